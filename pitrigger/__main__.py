@@ -1,0 +1,3 @@
+from pitrigger.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The ``pitrigger`` command line.
+
+Each subcommand imports its module only when chosen, so ``pitrigger run`` on a Pi Zero never
+pays for the virtual camera, the demo or focus assist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pitrigger.daemon import main_run
+
+    return main_run(args.config)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from pitrigger.config import main_check_config
+
+    return main_check_config(args.path)
+
+
+def _haptics(args: argparse.Namespace) -> int:
+    from pitrigger.daemon import main_haptics
+
+    return main_haptics(args.config, args.names)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pitrigger.demo import main_demo
+
+    return main_demo(args)
+
+
+def _virtual_camera(args: argparse.Namespace) -> int:
+    from pitrigger.virtualcam.server import main as vc_main
+
+    return vc_main(args.vc_args)
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from pitrigger.probe import main_probe
+
+    return main_probe(args.config, args.port, try_record=not args.no_record)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pitrigger",
+        description="Screenless strap remote for a tethered camera.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("run", _run, "run the daemon")
+    p.add_argument("--config", metavar="PATH", help="config file (default: search path)")
+
+    p = add("check-config", _check_config, "validate a config file; exit 2 naming every error")
+    p.add_argument("path", metavar="PATH")
+
+    p = add("haptics", _haptics, "play the haptic vocabulary (or the named patterns)")
+    p.add_argument("--config", metavar="PATH")
+    p.add_argument("names", nargs="*", metavar="NAME")
+
+    p = add(
+        "demo",
+        _demo,
+        "run the daemon against the virtual 5D Mark II with terminal button and haptics",
+    )
+    p.add_argument("--config", metavar="PATH", help="extra config overrides (TOML)")
+    p.add_argument("--clip-limit", type=float, default=None, metavar="SECONDS",
+                   help="virtual camera clip limit (default: the real body's 4 GB)")
+
+    p = add("virtual-camera", _virtual_camera, "run the virtual Canon EOS 5D Mark II (PTP/IP)")
+    p.add_argument("vc_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    p = add("probe", _probe, "report what the attached camera supports and try a short clip")
+    p.add_argument("--config", metavar="PATH")
+    p.add_argument("--port", metavar="PORT", help="camera port, overrides the config")
+    p.add_argument("--no-record", action="store_true", help="only list widgets, do not record")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
