@@ -35,12 +35,6 @@ def _demo(args: argparse.Namespace) -> int:
     return main_demo(args)
 
 
-def _virtual_camera(args: argparse.Namespace) -> int:
-    from pitrigger.virtualcam.server import main as vc_main
-
-    return vc_main(args.vc_args)
-
-
 def _probe(args: argparse.Namespace) -> int:
     from pitrigger.probe import main_probe
 
@@ -78,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-limit", type=float, default=None, metavar="SECONDS",
                    help="virtual camera clip limit (default: the real body's 4 GB)")
 
-    p = add("virtual-camera", _virtual_camera, "run the virtual Canon EOS 5D Mark II (PTP/IP)")
-    p.add_argument("vc_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    # Parsed by pitrigger.virtualcam.server itself; listed here for --help.
+    sub.add_parser("virtual-camera", help="run the virtual Canon EOS 5D Mark II (PTP/IP)")
 
     p = add("probe", _probe, "report what the attached camera supports and try a short clip")
     p.add_argument("--config", metavar="PATH")
@@ -89,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["virtual-camera"]:
+        # The responder owns its options; it runs as its own process (see its docs).
+        from pitrigger.virtualcam.server import main as vc_main
+
+        return vc_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
