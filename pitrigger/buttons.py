@@ -1,0 +1,171 @@
+"""Button sources: where raw button edges (or whole gestures) come from.
+
+Sources (``[button] source`` in the config):
+
+* ``gpio`` — :class:`GpioButton`, a gpiozero ``Button`` on a BCM pin wired to ground.
+* ``terminal`` — :class:`TerminalButton`, lines on a text stream (stdin): the desktop way
+  to try the product, and how ``pitrigger demo < script.txt`` runs without a person.
+
+A source calls ``on_edge(pressed, at)`` for raw edges (the gesture recogniser debounces
+them) and ``on_gesture(name, at)`` for gestures typed by name. Timestamps are
+``time.monotonic()`` seconds taken at the edge.
+
+>>> from gpiozero import Device
+>>> from gpiozero.pins.mock import MockFactory
+>>> Device.pin_factory = MockFactory()
+>>> edges = []
+>>> button = GpioButton(17)
+>>> button.start(lambda pressed, at: edges.append(pressed), lambda name, at: None)
+>>> Device.pin_factory.pin(17).drive_low(); Device.pin_factory.pin(17).drive_high()
+>>> edges
+[True, False]
+>>> button.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from pitrigger.config import Config
+
+log = logging.getLogger(__name__)
+
+EdgeHandler = Callable[[bool, float], None]
+GestureHandler = Callable[[str, float], None]
+
+
+class ButtonSource(Protocol):
+    def start(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def guarded(what: str, func: Callable[[], None]) -> Callable[[], None]:
+    """Wrap a GPIO callback so that no exception can ever leave it.
+
+    lgpio runs every gpiozero callback on one shared notify thread; an exception escaping
+    any of them kills that thread and every later edge is silently lost.
+    """
+
+    def callback() -> None:
+        try:
+            func()
+        except Exception:  # nothing may reach the notify thread
+            log.exception("%s callback failed (edge dropped, button still live)", what)
+
+    return callback
+
+
+class GpioButton:
+    """A momentary button between BCM ``pin`` and ground, using the internal pull-up.
+
+    No ``bounce_time``: mock pins ignore it and lgpio's filter delays every edge; the
+    gesture recogniser debounces instead, without delaying a clean edge.
+    """
+
+    def __init__(self, pin: int, *, pull_up: bool = True) -> None:
+        from gpiozero import Button  # deferred: pin factory set-up costs start-up time
+
+        self.device = Button(pin, pull_up=pull_up, bounce_time=None)
+
+    @property
+    def is_pressed(self) -> bool:
+        return bool(self.device.is_pressed)
+
+    def start(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
+        self.device.when_pressed = guarded("press", lambda: on_edge(True, time.monotonic()))
+        self.device.when_released = guarded("release",
+                                            lambda: on_edge(False, time.monotonic()))
+
+    def close(self) -> None:
+        self.device.when_pressed = None
+        self.device.when_released = None
+        self.device.close()
+
+
+TERMINAL_HELP = (
+    "enter: press | press, double, hold, long-hold, very-long-hold | down, up (raw edges) "
+    "| wait SECONDS | quit"
+)
+
+
+class TerminalButton:
+    """Reads one command per line from ``stream`` on its own thread.
+
+    An empty line or ``press`` is a press; any gesture name is that gesture; ``down`` and
+    ``up`` are raw edges (for exact timing in scripts); ``wait 1.5`` pauses a script;
+    ``#`` starts a comment. Lines starting with a word in ``extra`` go to that handler (the
+    demo uses ``camera …`` to poke the virtual camera). ``on_eof`` runs at end of input.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        gestures: tuple[str, ...] = ("press", "double", "hold", "long-hold", "very-long-hold"),
+        extra: dict[str, Callable[[str], None]] | None = None,
+        on_eof: Callable[[], None] | None = None,
+        errors: TextIO | None = None,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stdin
+        self.gestures = gestures
+        self.extra = dict(extra or {})
+        self.on_eof = on_eof
+        self.errors = errors if errors is not None else sys.stderr
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
+        self._thread = threading.Thread(target=self._read, args=(on_edge, on_gesture),
+                                        name="terminal-button", daemon=True)
+        self._thread.start()
+
+    def _read(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
+        for raw in self.stream:
+            if self._closed.is_set():
+                return
+            line = raw.split("#", 1)[0].strip()
+            word, _, rest = line.partition(" ")
+            try:
+                if line in ("", "press") and not raw.lstrip().startswith("#"):
+                    on_gesture("press", time.monotonic())
+                elif not line:
+                    continue
+                elif word in self.gestures and not rest:
+                    on_gesture(word, time.monotonic())
+                elif line in ("down", "up"):
+                    on_edge(line == "down", time.monotonic())
+                elif word == "wait":
+                    self._closed.wait(float(rest))
+                elif word == "quit":
+                    break
+                elif word in self.extra:
+                    self.extra[word](rest)
+                else:
+                    print(f"unknown input {line!r}; {TERMINAL_HELP}", file=self.errors,
+                          flush=True)
+            except ValueError as exc:
+                print(f"bad input {line!r}: {exc}", file=self.errors, flush=True)
+            except Exception:  # a bad line must not end the input thread
+                log.exception("input %r failed", line)
+        if self.on_eof is not None and not self._closed.is_set():
+            self.on_eof()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+def make_button(config: Config, **terminal_options: object) -> ButtonSource:
+    """The source named by ``config.button.source``."""
+    source = config.button.source
+    if source == "gpio":
+        return GpioButton(config.button.pin, pull_up=config.button.pull_up)
+    if source == "terminal":
+        return TerminalButton(**terminal_options)  # type: ignore[arg-type]
+    raise ValueError(f"unknown button source {source!r}")
