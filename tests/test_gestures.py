@@ -427,3 +427,12 @@ def test_random_noise_never_breaks_the_machine(
     assert len(gestures(events)) <= sum(level for level, _ in timed)
     assert rec.next_deadline() is None
     assert not rec.pressed
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import pitrigger.gestures
+
+    result = doctest.testmod(pitrigger.gestures)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,302 @@
+"""Named vibration patterns to timed motor levels: a pure, clock-driven sequencer.
+
+The sequencer never touches a pin or a clock. :meth:`HapticSequencer.play` queues a pattern;
+:meth:`HapticSequencer.advance` returns the motor level that must hold from ``now`` until
+:meth:`HapticSequencer.next_deadline`. Patterns never overlap, are separated by at least
+``min_gap_s`` of stillness (so two patterns are felt as two) and always end with the motor off.
+:meth:`HapticSequencer.pop_started` tells which patterns started, and when.
+
+An ERM motor below full drive may not start spinning, so an on-step with ``strength < 1``
+begins with a kick at 1.0 for ``kick_s``.
+
+Example::
+
+    >>> seq = HapticSequencer(DEFAULT_PATTERNS)
+    >>> seq.play("stopped", 0.0)
+    >>> seq.advance(0.0), seq.next_deadline()
+    (1.0, 0.2)
+    >>> seq.advance(0.2), seq.next_deadline()
+    (0.0, 0.4)
+    >>> seq.advance(0.4), seq.next_deadline()
+    (1.0, 0.6)
+    >>> seq.advance(0.6), seq.next_deadline() is None
+    (0.0, True)
+    >>> seq.pop_started()
+    [PatternStarted(name='stopped', at=0.0)]
+    >>> render(DEFAULT_PATTERNS["recording"])
+    '███████'
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "VOCABULARY",
+    "HapticSequencer",
+    "Pattern",
+    "PatternStarted",
+    "render",
+]
+
+#: The pattern names are the interface between the daemon and the config file.
+VOCABULARY: tuple[str, ...] = (
+    "ready",
+    "recording",
+    "stopped",
+    "error",
+    "no-camera",
+    "busy",
+    "tick",
+    "power-off",
+)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Alternating on/off durations in ms, starting and ending with an on-step.
+
+    >>> Pattern((100, 120, 100)).duration_s
+    0.32
+    >>> Pattern((100, 120))
+    Traceback (most recent call last):
+    ...
+    ValueError: steps_ms must have an odd number of steps (on, off, ..., on), got 2
+    """
+
+    steps_ms: tuple[int, ...]
+    strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        steps = tuple(self.steps_ms)
+        object.__setattr__(self, "steps_ms", steps)
+        if len(steps) % 2 == 0:
+            raise ValueError(
+                f"steps_ms must have an odd number of steps (on, off, ..., on), got {len(steps)}"
+            )
+        for step in steps:
+            if not isinstance(step, int) or isinstance(step, bool) or step <= 0:
+                raise ValueError(f"steps_ms must be positive whole milliseconds, got {step!r}")
+        strength = self.strength
+        if (
+            not isinstance(strength, int | float)
+            or isinstance(strength, bool)
+            or not 0.0 < strength <= 1.0
+        ):
+            raise ValueError(f"strength must be in (0, 1], got {strength!r}")
+
+    @property
+    def duration_s(self) -> float:
+        """Total length in seconds."""
+        return sum(self.steps_ms) / 1000
+
+    @property
+    def pulses(self) -> int:
+        """Number of on-steps."""
+        return (len(self.steps_ms) + 1) // 2
+
+
+# Families by rhythm, so that a confusion inside a family is harmless (see docs/haptics.md):
+# one long pulse = recording, and nothing else is long; pairs = not recording; triples = trouble
+# or shutting down; one tap = a hold threshold under the finger.
+DEFAULT_PATTERNS: dict[str, Pattern] = {
+    "ready": Pattern((100, 120, 100)),  # dit-dit: up, camera found, not recording
+    "recording": Pattern((700,)),  # one long buzz: the camera reports it records
+    "stopped": Pattern((200, 200, 200)),  # dah-dah: the camera reports it stopped
+    "error": Pattern((80, 100, 80, 100, 80)),  # dit-dit-dit: refused / failed
+    "no-camera": Pattern((250, 120, 80, 120, 80)),  # dah-dit-dit: no camera to talk to
+    "busy": Pattern((100, 350, 100)),  # dit . . dit: camera busy, still trying
+    "tick": Pattern((80,)),  # tap: a hold threshold was crossed
+    "power-off": Pattern((250, 200, 250, 200, 250)),  # dah-dah-dah: shutting down
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PatternStarted:
+    """A pattern began driving the motor at ``at``."""
+
+    name: str
+    at: float
+
+
+@dataclass(slots=True)
+class _Playing:
+    name: str
+    # (start time, level) for each segment; the last segment is the 0.0 that ends the pattern.
+    segments: list[tuple[float, float]]
+    index: int = 0
+
+    @property
+    def ends(self) -> float:
+        return self.segments[-1][0]
+
+
+class HapticSequencer:
+    """Plays named patterns one after another on a single motor. Pure: no I/O, no clock.
+
+    :param patterns: name to :class:`Pattern`, e.g. :data:`DEFAULT_PATTERNS`.
+    :param kick_s: full-drive start of each on-step when ``strength < 1`` (0 disables).
+    :param min_gap_s: stillness between the end of one pattern and the start of the next.
+    :param max_queue: patterns waiting behind the playing one; on overflow the oldest waiting
+        pattern is dropped, the newest kept (the latest news matters most).
+
+    >>> seq = HapticSequencer({"soft": Pattern((100,), strength=0.5)}, kick_s=0.04)
+    >>> seq.play("soft", 1.0)
+    >>> seq.advance(1.0), seq.next_deadline()
+    (1.0, 1.04)
+    >>> seq.advance(1.04), seq.next_deadline()
+    (0.5, 1.1)
+    >>> seq.advance(1.1), seq.playing
+    (0.0, None)
+    """
+
+    def __init__(
+        self,
+        patterns: Mapping[str, Pattern],
+        *,
+        kick_s: float = 0.04,
+        min_gap_s: float = 0.15,
+        max_queue: int = 8,
+    ) -> None:
+        for name, value in (("kick_s", kick_s), ("min_gap_s", min_gap_s)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be at least 1, got {max_queue!r}")
+        self.patterns: dict[str, Pattern] = dict(patterns)
+        self.kick_s = kick_s
+        self.min_gap_s = min_gap_s
+        self.max_queue = max_queue
+        self._queue: deque[str] = deque()
+        self._playing: _Playing | None = None
+        self._level = 0.0
+        self._idle_since = -math.inf  # when the motor last went still after a pattern
+        self._now = -math.inf
+        # Bounded so that a daemon that never asks cannot grow it without limit.
+        self._started: deque[PatternStarted] = deque(maxlen=64)
+
+    @property
+    def level(self) -> float:
+        """The motor level set by the last :meth:`advance` (or :meth:`stop`)."""
+        return self._level
+
+    @property
+    def playing(self) -> str | None:
+        """The pattern driving the motor now, ``None`` between patterns."""
+        return self._playing.name if self._playing is not None else None
+
+    @property
+    def queued(self) -> tuple[str, ...]:
+        """Patterns waiting, oldest first."""
+        return tuple(self._queue)
+
+    def play(self, name: str, now: float) -> None:
+        """Queue pattern ``name``; call :meth:`advance` to start it. Unknown name: KeyError."""
+        if name not in self.patterns:
+            raise KeyError(f"unknown haptic pattern {name!r}; known: {', '.join(self.patterns)}")
+        self._clock(now)
+        if len(self._queue) >= self.max_queue:
+            self._queue.popleft()
+        self._queue.append(name)
+
+    def stop(self, now: float) -> float:
+        """Cancel the playing and queued patterns; the motor goes off. Returns ``0.0``."""
+        now = self._clock(now)
+        if self._playing is not None or self._level:
+            self._idle_since = now  # the next pattern still gets its gap
+        self._queue.clear()
+        self._playing = None
+        self._level = 0.0
+        return 0.0
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`advance` next changes something; ``None`` when idle with the motor off."""
+        playing = self._playing
+        if playing is not None:
+            return playing.segments[playing.index + 1][0]
+        if self._queue:
+            return max(self._now, self._idle_since + self.min_gap_s)
+        if self._level:
+            return self._now  # cannot happen through the public API; never strand it on
+        return None
+
+    def advance(self, now: float) -> float:
+        """Run the timeline up to ``now``; return the motor level that must hold from ``now``."""
+        now = self._clock(now)
+        while True:
+            playing = self._playing
+            if playing is not None:
+                following = playing.segments[playing.index + 1][0]
+                if following > now:
+                    break
+                playing.index += 1
+                if playing.index == len(playing.segments) - 1:
+                    self._idle_since = playing.ends
+                    self._playing = None
+                continue
+            if not self._queue:
+                break
+            start = self._idle_since + self.min_gap_s
+            if start > now:
+                break
+            # Start at `now`, the moment the motor is really driven: a late wake-up delays a
+            # pattern rather than cutting its beginning off.
+            self._start(self._queue.popleft(), now)
+        playing = self._playing
+        self._level = playing.segments[playing.index][1] if playing is not None else 0.0
+        return self._level
+
+    def pop_started(self) -> list[PatternStarted]:
+        """Patterns that started since the last call, oldest first (for the log and benches)."""
+        started = list(self._started)
+        self._started.clear()
+        return started
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _clock(self, now: float) -> float:
+        if now > self._now:
+            self._now = now
+        return self._now
+
+    def _start(self, name: str, at: float) -> None:
+        pattern = self.patterns[name]
+        segments: list[tuple[float, float]] = []
+        elapsed_ms = 0  # summed in whole ms so that step boundaries do not drift
+        kick = self.kick_s if pattern.strength < 1.0 else 0.0
+        for i, step_ms in enumerate(pattern.steps_ms):
+            t = at + elapsed_ms / 1000
+            step_s = step_ms / 1000
+            if i % 2:
+                segments.append((t, 0.0))
+            elif kick > 0:
+                segments.append((t, 1.0))
+                if kick < step_s:
+                    segments.append((t + kick, pattern.strength))
+            else:
+                segments.append((t, pattern.strength))
+            elapsed_ms += step_ms
+        segments.append((at + elapsed_ms / 1000, 0.0))
+        self._playing = _Playing(name, segments)
+        self._started.append(PatternStarted(name, at))
+
+
+def render(pattern: Pattern, *, unit_ms: int = 100) -> str:
+    """Draw a pattern as text, one character per ``unit_ms`` (at least one per step).
+
+    Full blocks are full strength, lower blocks weaker; ``▁`` is the motor off.
+
+    >>> render(Pattern((100, 120, 300)))
+    '█▁███'
+    >>> render(Pattern((200,), strength=0.5))
+    '▄▄'
+    """
+    on = "█" if pattern.strength >= 0.75 else "▄" if pattern.strength >= 0.4 else "▂"
+    return "".join(
+        ("▁" if i % 2 else on) * max(1, int(step_ms / unit_ms + 0.5))
+        for i, step_ms in enumerate(pattern.steps_ms)
+    )
