@@ -16,7 +16,7 @@ when closed, whatever happened before.
 >>> motor.set_level(0.5); Device.pin_factory.pin(18).state
 0.5
 >>> motor.close(); Device.pin_factory.pin(18).state
-0
+0.0
 """
 
 from __future__ import annotations

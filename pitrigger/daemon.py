@@ -1,0 +1,408 @@
+"""The daemon: one loop that carries inputs to the pure core and its effects to the edge.
+
+Inputs arrive on one queue from the adapters' threads (button edges, typed gestures,
+camera reports). The loop sleeps on that queue until the next input or the earliest
+deadline of the three pure machines — the gesture recogniser, the recording controller and
+the haptic sequencer — so an idle daemon wakes only for the systemd watchdog.
+
+What a press *does* is decided in :mod:`pitrigger.controller`; this file only wires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pitrigger.buttons import ButtonSource
+from pitrigger.cameras import CameraBackend, CameraWorker
+from pitrigger.config import Config, ConfigError, find_config, load_config
+from pitrigger.controller import (
+    CameraReport,
+    Command,
+    Cue,
+    Effect,
+    PowerOff,
+    Record,
+    RecordingController,
+    State,
+)
+from pitrigger.gestures import Gesture, GestureRecogniser, ThresholdCrossed
+from pitrigger.haptics import HapticSequencer
+from pitrigger.journal import NullJournal, open_journal
+from pitrigger.motors import HapticSink
+from pitrigger.sdnotify import Notifier, started_by_systemd
+
+log = logging.getLogger("pitrigger")
+
+# The worker thread may legitimately block this long inside libgphoto2 (busy retries,
+# a 2.5 s PTP/IP timeout, a reconnect back-off); past it the daemon counts as hung.
+WORKER_STALL_S = 60.0
+
+
+@dataclass
+class _Inbox:
+    queue: queue.SimpleQueue[tuple[Any, ...]] = field(default_factory=queue.SimpleQueue)
+
+    def put(self, *item: Any) -> None:
+        self.queue.put(item)
+
+
+class Daemon:
+    """Wires a button, a camera backend and a haptic sink to the pure core.
+
+    >>> daemon = Daemon(config, button=..., sink=..., camera=...)  # doctest: +SKIP
+    >>> threading.Thread(target=daemon.run).start()                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        button: ButtonSource,
+        sink: HapticSink,
+        camera: CameraBackend,
+        journal: Any = None,
+        notifier: Notifier | None = None,
+        startup_problem: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.button = button
+        self.sink = sink
+        self.journal = journal if journal is not None else NullJournal()
+        self.notifier = notifier if notifier is not None else Notifier({})
+        self.clock = clock
+        self.startup_problem = startup_problem
+        self.inbox = _Inbox()
+        self.controller = RecordingController(
+            {state: config.actions_for(state) for state in ("idle", "recording")},
+            confirm_timeout_s=config.camera.confirm_timeout_s,
+        )
+        self.gestures = GestureRecogniser(config.gestures.timings())
+        self.haptics = HapticSequencer(
+            config.pattern_objects(),
+            kick_s=config.haptics.kick_ms / 1000 if config.haptics.pwm else 0.0,
+            min_gap_s=config.haptics.min_gap_ms / 1000,
+        )
+        self.worker = CameraWorker(
+            camera,
+            lambda report: self.inbox.put("camera", report),
+            busy_retry_s=config.camera.busy_retry_s,
+            confirm_s=min(2.0, config.camera.confirm_timeout_s / 2),
+            poll_interval_s=config.camera.poll_interval_s,
+            reconnect_min_s=config.camera.reconnect_min_s,
+            reconnect_max_s=config.camera.reconnect_max_s,
+        )
+        self.pattern_listeners: list[Callable[[str, float], None]] = []
+        self.power_off_requested = False
+        self._power_off_due = False
+        self._stop = threading.Event()
+        self._stop_when_settled = False
+        self._ready_sent = False
+        self._next_watchdog: float | None = None
+
+    # -- control from other threads ----------------------------------------------------
+
+    def stop(self) -> None:
+        self.inbox.put("stop")
+
+    def stop_when_settled(self) -> None:
+        """End the loop once the camera has settled and the motor is quiet (demo EOF)."""
+        self.inbox.put("stop-when-settled")
+
+    def edge(self, pressed: bool, at: float) -> None:
+        self.inbox.put("edge", pressed, at)
+
+    def gesture(self, name: str, at: float) -> None:
+        self.inbox.put("gesture", name, at)
+
+    @property
+    def state(self) -> State:
+        return self.controller.state
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> int:
+        log.info("starting: camera %s on %s, button %s, haptics %s",
+                 self.config.camera.backend, self.config.camera.port,
+                 self.config.button.source, self.config.haptics.sink)
+        self.journal.write("start", {"pid": os.getpid()})
+        if self.startup_problem:
+            self._apply([Cue("error"), Record("config-error", {"problem": self.startup_problem})],
+                        self.clock())
+        self.button.start(self.edge, self.gesture)
+        self.worker.start()
+        if self.notifier.watchdog_s:
+            self._next_watchdog = self.clock()
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _loop(self) -> None:
+        get = self.inbox.queue.get
+        while not self._stop.is_set():
+            deadline = self._next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            try:
+                item = get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            now = self.clock()
+            if item is not None:
+                self._handle(item, now)
+            self._advance(now)
+
+    def _next_deadline(self) -> float | None:
+        deadlines = [d for d in (self.gestures.next_deadline(), self.controller.next_deadline(),
+                                 self.haptics.next_deadline(), self._next_watchdog)
+                     if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def _handle(self, item: tuple[Any, ...], now: float) -> None:
+        kind = item[0]
+        if kind == "edge":
+            self._gesture_events(self.gestures.edge(item[1], item[2]), now)
+        elif kind == "gesture":
+            self._apply(self.controller.gesture(item[1], now), now)
+        elif kind == "camera":
+            self._camera_report(item[1], now)
+        elif kind == "stop":
+            self._stop.set()
+        elif kind == "stop-when-settled":
+            self._stop_when_settled = True
+
+    def _camera_report(self, report: CameraReport, now: float) -> None:
+        self._apply(self.controller.camera(report, now), now)
+        if not self._ready_sent:
+            # Up and serving, camera or not: systemd may stop waiting for us.
+            self._ready_sent = True
+            self.notifier.ready(f"camera: {self.controller.state.value}")
+
+    def _advance(self, now: float) -> None:
+        self._gesture_events(self.gestures.advance(now), now)
+        self._apply(self.controller.advance(now), now)
+        self.sink.set_level(self.haptics.advance(now))
+        for started in self.haptics.pop_started():
+            log.info("haptic %s", started.name)
+            self.journal.write("haptic", {"name": started.name})
+            self.sink.pattern_started(started.name)
+            for listener in self.pattern_listeners:
+                listener(started.name, started.at)
+        if self._power_off_due and self.haptics.next_deadline() is None:
+            self._power_off_due = False
+            self._request_power_off()
+        if self._next_watchdog is not None and now >= self._next_watchdog:
+            self._watchdog(now)
+        if self._stop_when_settled and self._settled():
+            self._stop.set()
+
+    def _gesture_events(self, events: list[Gesture | ThresholdCrossed], now: float) -> None:
+        for event in events:
+            if isinstance(event, ThresholdCrossed):
+                # A tick as each mapped threshold passes: "let go now for this action".
+                if self.controller.action_map.get(event.name, "none") != "none":
+                    self.haptics.play("tick", now)
+            else:
+                self._apply(self.controller.gesture(event.name, now), now)
+
+    def _apply(self, effects: list[Effect], now: float) -> None:
+        for effect in effects:
+            if isinstance(effect, Command):
+                log.info("camera: %s (#%d)", effect.action, effect.id)
+                self.worker.send(effect)
+            elif isinstance(effect, Cue):
+                self.haptics.play(effect.name, now)
+            elif isinstance(effect, Record):
+                if effect.event == "state":
+                    log.info("state: %s (%s)", effect.fields["state"], effect.fields["why"])
+                self.journal.write(effect.event, effect.fields)
+            elif isinstance(effect, PowerOff):
+                self._power_off_due = True
+        self.gestures.double_enabled = self.controller.double_enabled
+
+    def _request_power_off(self) -> None:
+        path = Path(self.config.power.request_path)
+        try:
+            path.write_text("poweroff\n")
+        except OSError as exc:
+            log.error("power-off request failed: cannot write %s: %s", path, exc)
+            self.haptics.play("error", self.clock())
+            return
+        self.power_off_requested = True
+        log.warning("power-off requested (%s)", path)
+        self.journal.write("power-off", {"path": str(path)})
+
+    def _watchdog(self, now: float) -> None:
+        assert self.notifier.watchdog_s is not None
+        self._next_watchdog = now + self.notifier.watchdog_s / 2
+        if now - self.worker.heartbeat < WORKER_STALL_S:
+            self.notifier.watchdog()
+        else:
+            log.error("camera worker stalled for %.0f s: letting the watchdog restart us",
+                      now - self.worker.heartbeat)
+
+    def _settled(self) -> bool:
+        return (self.controller.state in (State.IDLE, State.RECORDING, State.NO_CAMERA,
+                                          State.POWERING_OFF)
+                and self.controller.next_deadline() is None
+                and self.haptics.next_deadline() is None
+                and not self._power_off_due)
+
+    def _shutdown(self) -> None:
+        # The motor must never be left on, whatever ended the loop.
+        try:
+            self.sink.set_level(self.haptics.stop(self.clock()))
+        finally:
+            self.button.close()
+            self.worker.stop()
+            self.sink.close()
+            self.journal.write("stop", {"state": self.controller.state.value})
+            self.journal.close()
+
+
+# --- entry points ---------------------------------------------------------------------
+
+
+def configure_logging(verbose: bool = False) -> None:
+    under_journald = bool(os.environ.get("JOURNAL_STREAM"))
+    fmt = "%(levelname)s %(name)s: %(message)s" if under_journald else \
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt,
+                        stream=sys.stderr)
+
+
+def load_run_config(explicit: str | None) -> tuple[Config, str | None]:
+    """The config to run with, and the reason if it is not the one the user wrote.
+
+    Interactively a broken file is an error (exit 2). Under systemd the device has no
+    screen: it comes up on the last good copy, or the built-in defaults, and plays
+    ``error`` so the user knows their edit did not take.
+    """
+    try:
+        path = find_config(explicit)
+        config = load_config(path)
+    except ConfigError as exc:
+        if not started_by_systemd():
+            raise
+        log.error("config rejected, running on a fallback:\n%s", exc)
+        fallback = Config()
+        last_good = Path(fallback.daemon.last_good_path)
+        try:
+            config = load_config(last_good) if last_good.exists() else fallback
+            log.warning("using %s", last_good if last_good.exists() else "built-in defaults")
+        except ConfigError:
+            config = fallback
+        return config, str(exc)
+    if path is not None:
+        log.info("config: %s", path)
+        _keep_last_good(path, Path(config.daemon.last_good_path))
+    else:
+        log.info("config: built-in defaults (no file on the search path)")
+    return config, None
+
+
+def _keep_last_good(path: Path, last_good: Path) -> None:
+    try:
+        text = path.read_bytes()
+        if last_good.exists() and last_good.read_bytes() == text:
+            return
+        last_good.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=last_good.parent, delete=False) as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, last_good)
+    except OSError as exc:
+        log.debug("cannot keep a last-good copy at %s: %s", last_good, exc)
+
+
+def build_daemon(config: Config, *, startup_problem: str | None = None,
+                 button: ButtonSource | None = None, sink: HapticSink | None = None,
+                 camera: CameraBackend | None = None, journal: Any = None) -> Daemon:
+    """A daemon with the adapters the config names (any of them may be given instead)."""
+    from pitrigger.buttons import make_button
+    from pitrigger.cameras import make_backend
+    from pitrigger.haptics import render as render_pattern
+    from pitrigger.motors import make_sink
+
+    patterns = config.pattern_objects()
+    return Daemon(
+        config,
+        button=button if button is not None else make_button(config),
+        sink=sink if sink is not None else make_sink(
+            config, render=lambda name: render_pattern(patterns[name])),
+        camera=camera if camera is not None else make_backend(config),
+        journal=journal if journal is not None else open_journal(config.journal.path),
+        notifier=Notifier(),
+        startup_problem=startup_problem,
+    )
+
+
+def main_run(config_path: str | None) -> int:
+    configure_logging()
+    try:
+        config, problem = load_run_config(config_path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    daemon = build_daemon(config, startup_problem=problem)
+    _stop_on_signals(daemon)
+    return daemon.run()
+
+
+def _stop_on_signals(daemon: Daemon) -> None:
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        daemon.stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def main_haptics(config_path: str | None, names: list[str]) -> int:
+    """Play the vocabulary (or the named patterns) on the configured sink, one by one."""
+    from pitrigger.haptics import VOCABULARY
+    from pitrigger.haptics import render as render_pattern
+    from pitrigger.motors import make_sink
+
+    configure_logging()
+    try:
+        config = load_config(find_config(config_path))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    patterns = config.pattern_objects()
+    unknown = [n for n in names if n not in patterns]
+    if unknown:
+        print(f"unknown pattern(s): {', '.join(unknown)}; known: {', '.join(VOCABULARY)}",
+              file=sys.stderr)
+        return 2
+    sink = make_sink(config, render=lambda name: render_pattern(patterns[name]))
+    sequencer = HapticSequencer(patterns, min_gap_s=0.8)  # gaps long enough to tell apart
+    now = time.monotonic()
+    for name in names or list(VOCABULARY):
+        sequencer.play(name, now)
+    try:
+        while True:
+            now = time.monotonic()
+            sink.set_level(sequencer.advance(now))
+            for started in sequencer.pop_started():
+                sink.pattern_started(started.name)
+            deadline = sequencer.next_deadline()
+            if deadline is None:
+                break
+            time.sleep(max(0.0, deadline - time.monotonic()))
+    finally:
+        sink.set_level(0.0)
+        sink.close()
+    return 0

@@ -1,0 +1,250 @@
+"""Adapters at the edge: gpio and terminal buttons, motors, journal, sd_notify, picamera2."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from pitrigger.buttons import GpioButton, TerminalButton, guarded
+from pitrigger.cameras import CameraGone, CameraRefused
+from pitrigger.cameras.picamera2 import Picamera2Camera, Picamera2Modules
+from pitrigger.controller import CameraState, ClipSaved
+from pitrigger.journal import Journal, open_journal, read_journal
+from pitrigger.motors import GpioMotor, TerminalMotor
+from pitrigger.sdnotify import Notifier, started_by_systemd
+
+
+@pytest.fixture
+def mock_pins():
+    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
+    yield Device.pin_factory
+    Device.pin_factory.reset()
+    Device.pin_factory = None
+
+
+def test_gpio_button_reports_edges_in_order(mock_pins) -> None:
+    edges: list[bool] = []
+    button = GpioButton(17)
+    button.start(lambda pressed, at: edges.append(pressed), lambda name, at: None)
+    pin = mock_pins.pin(17)
+    pin.drive_low()
+    pin.drive_high()
+    pin.drive_low()
+    button.close()
+    assert edges == [True, False, True]
+
+
+def test_a_failing_callback_never_escapes_to_the_gpio_thread(mock_pins) -> None:
+    # With lgpio an escaping exception kills the notify thread for good; with mock pins it
+    # would propagate out of drive_low(). Neither may happen.
+    calls = []
+
+    def explode(pressed: bool, at: float) -> None:
+        calls.append(pressed)
+        raise RuntimeError("boom")
+
+    button = GpioButton(17)
+    button.start(explode, lambda name, at: None)
+    pin = mock_pins.pin(17)
+    pin.drive_low()  # would raise here if unguarded
+    pin.drive_high()
+    button.close()
+    assert calls == [True, False]
+
+
+def test_guarded_swallows_and_logs(caplog) -> None:
+    guarded("test", lambda: 1 / 0)()
+    assert "test callback failed" in caplog.text
+
+
+def test_terminal_button_understands_its_language() -> None:
+    stream = io.StringIO("\npress\n# a comment\ndouble\nhold\ndown\nup\nbogus\nwait 0\n"
+                         "camera busy count=2\nlong-hold\n")
+    errors = io.StringIO()
+    seen: list[tuple[str, object]] = []
+    extra_lines: list[str] = []
+    done = threading.Event()
+    button = TerminalButton(stream, extra={"camera": extra_lines.append},
+                            on_eof=done.set, errors=errors)
+    button.start(lambda pressed, at: seen.append(("edge", pressed)),
+                 lambda name, at: seen.append(("gesture", name)))
+    assert done.wait(5)
+    assert seen == [("gesture", "press"), ("gesture", "press"), ("gesture", "double"),
+                    ("gesture", "hold"), ("edge", True), ("edge", False),
+                    ("gesture", "long-hold")]
+    assert extra_lines == ["busy count=2"]
+    assert "unknown input 'bogus'" in errors.getvalue()
+
+
+def test_gpio_motor_on_off_and_always_off_when_closed(mock_pins) -> None:
+    motor = GpioMotor(18)
+    pin = mock_pins.pin(18)
+    motor.set_level(1.0)
+    assert pin.state == 1
+    motor.set_level(0.0)
+    assert pin.state == 0
+    motor.set_level(0.7)  # no PWM: any level is "on"
+    assert pin.state == 1
+    motor.close()
+    assert pin.state == 0
+
+
+def test_gpio_motor_pwm_duty(mock_pins) -> None:
+    motor = GpioMotor(18, pwm=True, frequency_hz=200)
+    pin = mock_pins.pin(18)
+    motor.set_level(0.4)
+    assert pin.state == pytest.approx(0.4)
+    assert pin.frequency == 200
+    motor.close()
+    assert pin.state == 0
+
+
+def test_terminal_motor_prints_one_line_per_pattern() -> None:
+    out = io.StringIO()
+    motor = TerminalMotor(out, render=lambda name: "█▁█")
+    motor.pattern_started("recording")
+    motor.set_level(1.0)
+    motor.set_level(0.0)
+    assert out.getvalue() == "haptic recording  █▁█\n"
+
+
+def test_journal_survives_a_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "j" / "journal.jsonl"
+    journal = Journal(path)
+    journal.write("state", {"state": "recording"})
+    journal.close()
+    with open(path, "a") as f:
+        f.write('{"event": "sta')  # kill -9 mid-write
+    records = read_journal(path)
+    assert [r["event"] for r in records] == ["state"]
+    assert records[0]["state"] == "recording"
+
+
+def test_journal_rotates(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl", max_bytes=200, fsync=False)
+    for i in range(20):
+        journal.write("gesture", {"i": i})
+    journal.close()
+    assert (tmp_path / "j.jsonl.1").exists()
+    assert os.path.getsize(tmp_path / "j.jsonl") <= 300
+
+
+def test_unwritable_journal_degrades_to_none(tmp_path: Path, caplog) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    journal = open_journal(str(blocker / "journal.jsonl"))
+    journal.write("state", {})
+    assert "journal disabled" in caplog.text
+
+
+def test_sd_notify_sends_ready_and_watchdog(tmp_path: Path) -> None:
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        notifier = Notifier({"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "20000000"})
+        assert notifier.enabled and notifier.watchdog_s == 20.0
+        assert notifier.ready("camera: idle")
+        assert notifier.watchdog()
+        assert server.recv(100) == b"READY=1\nSTATUS=camera: idle"
+        assert server.recv(100) == b"WATCHDOG=1"
+
+
+def test_sd_notify_is_silent_outside_systemd() -> None:
+    notifier = Notifier({})
+    assert not notifier.enabled and not notifier.ready()
+    assert not started_by_systemd({})
+    assert started_by_systemd({"INVOCATION_ID": "abc"})
+    assert Notifier({"WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"}).watchdog_s is None
+
+
+# --- picamera2 through a stand-in that follows its API -------------------------------
+
+
+class FakePicamera2:
+    instances: ClassVar[list[FakePicamera2]] = []
+
+    def __init__(self) -> None:
+        self.configured = None
+        self.recording_to: str | None = None
+        self.closed = False
+        FakePicamera2.instances.append(self)
+
+    def create_video_configuration(self, main=None, lores=None):
+        return {"use_case": "video", "main": main or {"size": (1920, 1080)}}
+
+    def configure(self, config) -> None:
+        self.configured = config
+
+    def start_recording(self, encoder, output) -> None:
+        if self.recording_to is not None:
+            raise RuntimeError("Encoder already running")
+        assert isinstance(encoder, FakeEncoder) and encoder.bitrate > 0
+        self.recording_to = output.path
+        Path(output.path).write_bytes(b"\x00\x00\x00\x01")
+
+    def stop_recording(self) -> None:
+        self.recording_to = None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeEncoder:
+    def __init__(self, bitrate: int) -> None:
+        self.bitrate = bitrate
+
+
+class FakeFileOutput:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def test_picamera2_backend_records_and_reports(tmp_path: Path) -> None:
+    modules = Picamera2Modules(FakePicamera2, FakeEncoder, FakeFileOutput)
+    cam = Picamera2Camera(str(tmp_path / "clips"), modules=modules)
+    connected = cam.connect()
+    assert not connected.recording
+    assert FakePicamera2.instances[-1].configured["use_case"] == "video"
+    cam.start_recording()
+    assert cam.read_recording()
+    assert cam.poll(0) == [CameraState(True, "event")]
+    cam.stop_recording()
+    reports = cam.poll(0)
+    assert reports[0] == CameraState(False, "event")
+    assert isinstance(reports[1], ClipSaved) and Path(reports[1].path).exists()
+    cam.close()
+    assert FakePicamera2.instances[-1].closed
+
+
+def test_picamera2_close_stops_a_running_encoder(tmp_path: Path) -> None:
+    cam = Picamera2Camera(str(tmp_path),
+                          modules=Picamera2Modules(FakePicamera2, FakeEncoder, FakeFileOutput))
+    cam.connect()
+    cam.start_recording()
+    fake = FakePicamera2.instances[-1]
+    cam.close()
+    assert fake.recording_to is None and fake.closed
+
+
+def test_picamera2_missing_is_a_clear_error(tmp_path: Path) -> None:
+    cam = Picamera2Camera(str(tmp_path))
+    with pytest.raises(CameraGone, match="python3-picamera2"):
+        cam.connect()
+
+
+def test_picamera2_unwritable_output_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cam = Picamera2Camera(str(blocker / "clips"),
+                          modules=Picamera2Modules(FakePicamera2, FakeEncoder, FakeFileOutput))
+    cam.connect()
+    with pytest.raises(CameraRefused, match="cannot write clips"):
+        cam.start_recording()
