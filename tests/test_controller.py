@@ -371,3 +371,13 @@ def test_random_presses_and_faults_never_lie_and_never_toggle_twice(script) -> N
     assert c.believed_recording == cam.recording
     # A press is obeyed at most once: start/stop commands never outnumber presses.
     assert sent_toggles <= presses
+
+
+def test_docs_diagram_is_generated_from_the_table() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text()
+    block = text.split("<!-- diagram:start -->\n```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block.strip() == state_diagram().strip(), (
+        "docs/architecture.md is stale: regenerate with python -m pitrigger.controller"
+    )
