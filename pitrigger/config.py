@@ -24,7 +24,6 @@ pitrigger.toml:3: button.pn: unknown key (did you mean 'pin'?)
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import reprlib
@@ -460,11 +459,7 @@ class _KeyScanner:
             if char == '"':
                 start = self.pos
                 self._string()
-                raw = self.text[start:self.pos]
-                try:
-                    parts.append(json.loads(raw))
-                except ValueError:
-                    parts.append(raw[1:-1])
+                parts.append(_unescape(self.text[start + 1:self.pos - 1]))
             elif char == "'":
                 start = self.pos
                 self._string()
@@ -541,6 +536,22 @@ class _KeyScanner:
                 self._advance()
 
 
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _unescape(body: str) -> str:
+    """The value of a TOML basic string's body (as tomllib would read it)."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if len(code) > 1:
+            return chr(int(code[1:], 16))
+        return _SIMPLE_ESCAPES.get(code, code)
+
+    return _ESCAPE.sub(one, body)
+
+
 def _escaped(text: str, index: int) -> bool:
     """An odd number of backslashes right before ``index``."""
     count = 0
@@ -576,9 +587,23 @@ def _dotted(path: KeyPath) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            name = part if _BARE_KEY.fullmatch(part) else json.dumps(part)
+            name = part if _BARE_KEY.fullmatch(part) else _quoted(part)
             out += f".{name}" if out else name
     return out
+
+
+def _quoted(name: str) -> str:
+    """A key as a TOML basic string, anything unprintable escaped: one line, always."""
+    out = []
+    for char in name:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.append(f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}")
+    return '"' + "".join(out) + '"'
+
 
 
 def _allowed_keys(path: KeyPath) -> list[str]:

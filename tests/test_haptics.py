@@ -274,14 +274,18 @@ def test_random_plays_never_overlap_and_end_off(
     for phase, (timeline, started) in enumerate(phases):
         cut_at = stop_at if phase == 0 and len(phases) == 2 else None
         for t, level in last_per_instant(timeline):
-            owner = [s for s in started if s.at <= t < s.at + patterns[s.name].duration_s]
+            owner = [s for s in started if s.at <= t and expected_end(patterns[s.name], s.at) > t]
             if cut_at is not None and t >= cut_at:
                 owner = []  # stop() switched it off
             if not owner:
                 assert level == 0.0, t
                 continue
             (current,) = owner
-            assert level == expected_level(patterns[current.name], t - current.at), t
+            assert level == expected_level(patterns[current.name], current.at, t), t
+
+
+def expected_end(pattern: Pattern, start: float) -> float:
+    return start + sum(pattern.steps_ms) / 1000
 
 
 def last_per_instant(timeline: Timeline) -> Timeline:
@@ -289,24 +293,16 @@ def last_per_instant(timeline: Timeline) -> Timeline:
     return list(dict(timeline).items())
 
 
-def expected_level(pattern: Pattern, offset: float) -> float:
-    edge = 0.0
+def expected_level(pattern: Pattern, start: float, t: float) -> float:
+    """The level a pattern started at ``start`` drives at time ``t`` (0 outside it)."""
+    elapsed_ms = 0
     for i, step_ms in enumerate(pattern.steps_ms):
-        step_s = step_ms / 1000
-        if offset < edge + step_s - 1e-9:
+        step_start = start + elapsed_ms / 1000
+        elapsed_ms += step_ms
+        if t < start + elapsed_ms / 1000:
             if i % 2:
                 return 0.0
-            if pattern.strength < 1.0 and offset < edge + 0.04 - 1e-9:
+            if pattern.strength < 1.0 and t < step_start + 0.04:
                 return 1.0
             return pattern.strength
-        edge += step_s
     return 0.0
-
-
-def test_docstring_examples_run() -> None:
-    import doctest
-
-    import pitrigger.haptics
-
-    result = doctest.testmod(pitrigger.haptics)
-    assert result.attempted > 0 and result.failed == 0
