@@ -141,12 +141,16 @@ _ON_PRESS: dict[str, str] = {
 }
 
 
-@dataclass(slots=True)
 class _GestureState:
-    name: str = _IDLE
-    pressed_at: float = 0.0  # start of the current press (DOWN, SECOND_DOWN)
-    rungs: int = 0  # hold thresholds already crossed (DOWN)
-    released_at: float = 0.0  # WAIT_DOUBLE: release of the lone short press
+    # A plain slotted class, not a dataclass: one less class to generate at import on a Pi Zero.
+    __slots__ = ("name", "pressed_at", "released_at", "rungs")
+
+    def __init__(self, name: str = _IDLE, pressed_at: float = 0.0, rungs: int = 0,
+                 released_at: float = 0.0) -> None:
+        self.name = name
+        self.pressed_at = pressed_at  # start of the current press (DOWN, SECOND_DOWN)
+        self.rungs = rungs  # hold thresholds already crossed (DOWN)
+        self.released_at = released_at  # WAIT_DOUBLE: release of the lone short press
 
     def copy(self) -> _GestureState:
         return _GestureState(self.name, self.pressed_at, self.rungs, self.released_at)

@@ -123,12 +123,15 @@ class PatternStarted:
     at: float
 
 
-@dataclass(slots=True)
 class _Playing:
-    name: str
-    # (start time, level) for each segment; the last segment is the 0.0 that ends the pattern.
-    segments: list[tuple[float, float]]
-    index: int = 0
+    # A plain slotted class, not a dataclass: one less class to generate at import on a Pi Zero.
+    __slots__ = ("index", "name", "segments")
+
+    def __init__(self, name: str, segments: list[tuple[float, float]]) -> None:
+        self.name = name
+        # (start time, level) per segment; the last one is the 0.0 that ends the pattern.
+        self.segments = segments
+        self.index = 0
 
     @property
     def ends(self) -> float:
