@@ -306,3 +306,19 @@ def expected_level(pattern: Pattern, start: float, t: float) -> float:
                 return 1.0
             return pattern.strength
     return 0.0
+
+
+def test_docs_haptics_md_examples_and_table_match_the_code() -> None:
+    import doctest
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "haptics.md"
+    result = doctest.testfile(str(doc), module_relative=False, globs={})
+    assert result.attempted > 0 and result.failed == 0
+    text = doc.read_text(encoding="utf-8")
+    rows = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("| `")}
+    assert set(rows) == set(VOCABULARY)
+    for name, pattern in DEFAULT_PATTERNS.items():
+        row = rows[name].replace(" ", "")
+        assert f"|{','.join(map(str, pattern.steps_ms))}|" in row, name
+        assert f"`{render(pattern)}`" in row, name
