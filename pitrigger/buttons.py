@@ -112,12 +112,14 @@ class TerminalButton:
         extra: dict[str, Callable[[str], None]] | None = None,
         on_eof: Callable[[], None] | None = None,
         errors: TextIO | None = None,
+        wait_for: threading.Event | None = None,
     ) -> None:
         self.stream = stream if stream is not None else sys.stdin
         self.gestures = gestures
         self.extra = dict(extra or {})
         self.on_eof = on_eof
         self.errors = errors if errors is not None else sys.stderr
+        self.wait_for = wait_for  # e.g. the first camera report, so scripts start in step
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -127,6 +129,8 @@ class TerminalButton:
         self._thread.start()
 
     def _read(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
+        if self.wait_for is not None:
+            self.wait_for.wait()
         for raw in self.stream:
             if self._closed.is_set():
                 return

@@ -108,6 +108,7 @@ class Daemon:
         self._stop = threading.Event()
         self._stop_when_settled = False
         self._ready_sent = False
+        self.first_report = threading.Event()  # set once the camera situation is known
         self._next_watchdog: float | None = None
 
     # -- control from other threads ----------------------------------------------------
@@ -188,6 +189,7 @@ class Daemon:
             # Up and serving, camera or not: systemd may stop waiting for us.
             self._ready_sent = True
             self.notifier.ready(f"camera: {self.controller.state.value}")
+            self.first_report.set()
 
     def _advance(self, now: float) -> None:
         self._gesture_events(self.gestures.advance(now), now)

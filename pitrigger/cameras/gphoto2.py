@@ -27,12 +27,17 @@ CameraConnected(recording=False, model='Canon EOS 5D Mark II')
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import re
+from collections.abc import Iterator
 
 import gphoto2 as gp
 
 from pitrigger.cameras import CameraBusy, CameraError, CameraGone, CameraRefused
 from pitrigger.controller import CameraConnected, CameraState, ClipSaved
+
+log = logging.getLogger(__name__)
 
 RECORD_WIDGET = "movierecordtarget"
 VIEWFINDER_WIDGET = "viewfinder"
@@ -85,12 +90,23 @@ class Gphoto2Camera:
         self._camera = camera
         self._live_view = False
         try:
-            model = camera.get_abilities().model
+            model = self._model(camera)
             recording = self.read_recording()
         except CameraError:
             self.close()
             raise
         return CameraConnected(recording=recording, model=model)
+
+    @staticmethod
+    def _model(camera: gp.Camera) -> str:
+        # Over PTP/IP the abilities say "PTP/IP Camera"; the summary has the body's own name.
+        try:
+            for line in str(camera.get_summary()).splitlines():
+                if line.startswith("Model:"):
+                    return line.partition(":")[2].strip()
+        except gp.GPhoto2Error:
+            pass
+        return str(camera.get_abilities().model)
 
     def _select_port(self, camera: gp.Camera) -> None:
         ports = gp.PortInfoList()
@@ -164,5 +180,33 @@ class Gphoto2Camera:
     def close(self) -> None:
         camera, self._camera = self._camera, None
         if camera is not None:
-            with contextlib.suppress(gp.GPhoto2Error):  # a dead link has nothing to tidy
+            # A dead link has nothing to tidy: its errors are of no interest.
+            with _keep_fd0(), contextlib.suppress(gp.GPhoto2Error):
                 camera.exit()
+
+
+@contextlib.contextmanager
+def _keep_fd0() -> Iterator[None]:
+    """Put file descriptor 0 back if ``camera.exit()`` closes it.
+
+    Over PTP/IP, libgphoto2 2.5.x closes fd 0 on exit (a never-initialised Fuji ``jpgfd``).
+    Left alone, the next file or socket the daemon opens becomes fd 0 and is closed by the
+    next exit: stdin for the terminal button, or worse, the journal.
+    """
+    try:
+        saved = os.dup(0)
+    except OSError:
+        yield
+        return
+    before = os.fstat(saved)
+    try:
+        yield
+    finally:
+        try:
+            now = os.fstat(0)
+        except OSError:
+            os.dup2(saved, 0)
+        else:
+            if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+                log.warning("fd 0 was closed and reused during camera exit")
+        os.close(saved)

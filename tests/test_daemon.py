@@ -1,0 +1,329 @@
+"""End to end: gpiozero mock pins → daemon → real python-gphoto2 → virtual 5D → motor pin."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from pitrigger.config import Config, ConfigError, parse_config
+from pitrigger.controller import State
+from pitrigger.daemon import Daemon, build_daemon, load_run_config
+from pitrigger.journal import read_journal
+from pitrigger.sdnotify import Notifier
+
+BUTTON_PIN, MOTOR_PIN = 17, 18
+
+
+def make_config(port: str, tmp_path: Path, extra: str = "") -> Config:
+    return parse_config(f"""
+[camera]
+port = "{port}"
+busy_retry_s = 0.6
+confirm_timeout_s = 2.0
+poll_interval_s = 0.1
+reconnect_min_s = 0.1
+reconnect_max_s = 0.4
+[button]
+source = "gpio"
+pin = {BUTTON_PIN}
+[haptics]
+sink = "gpio"
+pin = {MOTOR_PIN}
+[journal]
+path = "{tmp_path / 'journal.jsonl'}"
+[power]
+request_path = "{tmp_path / 'poweroff-request'}"
+[daemon]
+last_good_path = "{tmp_path / 'last-good.toml'}"
+{extra}
+""")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+class RunningDaemon:
+    """A daemon on its own thread with mock pins; records every pattern it starts."""
+
+    def __init__(self, config: Config, factory: MockFactory, **kwargs: Any) -> None:
+        self.factory = factory
+        self.config = config
+        self.daemon: Daemon = build_daemon(config, **kwargs)
+        self.patterns: list[str] = []
+        self.daemon.pattern_listeners.append(lambda name, at: self.patterns.append(name))
+        self.thread = threading.Thread(target=self.daemon.run, daemon=True)
+        self.thread.start()
+
+    @property
+    def button(self) -> Any:
+        return self.factory.pin(BUTTON_PIN)
+
+    @property
+    def motor(self) -> Any:
+        return self.factory.pin(MOTOR_PIN)
+
+    def press(self, hold_s: float = 0.08, bounce: bool = False) -> None:
+        pin = self.button
+        pin.drive_low()
+        if bounce:  # contact chatter within the debounce time
+            for _ in range(3):
+                time.sleep(0.002)
+                pin.drive_high()
+                time.sleep(0.002)
+                pin.drive_low()
+        time.sleep(hold_s)
+        pin.drive_high()
+        if bounce:
+            for _ in range(2):
+                time.sleep(0.002)
+                pin.drive_low()
+                time.sleep(0.002)
+                pin.drive_high()
+
+    def wait_pattern(self, name: str, count: int = 1, timeout: float = 6.0) -> None:
+        wait_until(lambda: self.patterns.count(name) >= count, timeout,
+                   f"pattern {name!r} x{count}; got {self.patterns}")
+
+    def wait_state(self, state: State, timeout: float = 6.0) -> None:
+        wait_until(lambda: self.daemon.state is state, timeout,
+                   f"state {state}; is {self.daemon.state}")
+
+    def quiet(self) -> None:
+        wait_until(lambda: self.daemon.haptics.next_deadline() is None, 6.0, "motor quiet")
+
+    def stop(self) -> None:
+        self.daemon.stop()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def pins() -> Iterator[MockFactory]:
+    Device.pin_factory = MockFactory(pin_class=MockPWMPin)
+    yield Device.pin_factory
+    Device.pin_factory.reset()
+    Device.pin_factory = None
+
+
+@pytest.fixture
+def run(
+    pins: MockFactory, virtual_camera: Any, tmp_path: Path
+) -> Iterator[Callable[..., RunningDaemon]]:
+    started: list[RunningDaemon] = []
+
+    def start(extra: str = "", **kwargs: Any) -> RunningDaemon:
+        config = make_config(virtual_camera.port_string, tmp_path, extra)
+        running = RunningDaemon(config, pins, **kwargs)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if running.thread.is_alive():
+            running.stop()
+
+
+def test_press_starts_recording_and_the_motor_confirms_only_then(run, virtual_camera,
+                                                                  tmp_path) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    d.quiet()
+    d.press()
+    d.wait_pattern("recording")
+    assert virtual_camera.control.state()["recording"]
+    d.quiet()
+    # The motor really moved, and is off again.
+    assert any(s.state for s in d.motor.states) and d.motor.state == 0
+    d.press()
+    d.wait_pattern("stopped")
+    state = virtual_camera.control.state()
+    assert not state["recording"] and [c["name"] for c in state["clips"]] == ["MVI_0001.MOV"]
+    wait_until(lambda: any(r["event"] == "clip" for r in read_journal(tmp_path / "journal.jsonl")),
+               what="clip in journal")
+    d.stop()
+    records = read_journal(tmp_path / "journal.jsonl")
+    events = [(r["event"], r.get("state") or r.get("name")) for r in records]
+    # The cue comes after the camera's report, never before.
+    assert events.index(("state", "recording")) < events.index(("haptic", "recording"))
+    assert events.index(("state", "idle")) < events.index(("haptic", "stopped"))
+    assert d.motor.state == 0
+
+
+def test_bouncy_press_toggles_exactly_once(run, virtual_camera) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    d.press(bounce=True)
+    d.wait_pattern("recording")
+    time.sleep(0.5)
+    state = virtual_camera.control.state()
+    assert state["record_starts"] == 1 and state["record_stops"] == 0
+
+
+def test_busy_camera_is_retried_within_the_budget(run, virtual_camera) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    virtual_camera.control.inject("busy", count=3, operation="SetDevicePropValueEx")
+    d.press()
+    d.wait_pattern("recording")
+    assert virtual_camera.control.state()["recording"]
+    assert "busy" not in d.patterns
+
+
+def test_camera_busy_past_the_budget_cues_busy_and_never_recording(run, virtual_camera) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    virtual_camera.control.inject("refuse_movie", mode="busy")
+    d.press()
+    d.wait_pattern("busy")
+    d.wait_state(State.IDLE)
+    assert "recording" not in d.patterns
+    assert not virtual_camera.control.state()["recording"]
+
+
+def test_body_without_remote_movie_cues_error(run, virtual_camera) -> None:
+    virtual_camera.control.inject("refuse_movie", mode="hidden")
+    d = run()
+    d.wait_pattern("ready")
+    d.press()
+    d.wait_pattern("error")
+    d.wait_state(State.IDLE)
+    assert "recording" not in d.patterns
+
+
+def test_power_off_and_on_cues_no_camera_then_ready(run, virtual_camera) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    virtual_camera.control.power(False)
+    d.wait_pattern("no-camera")
+    d.wait_state(State.NO_CAMERA)
+    d.press()  # no camera: answered at once, never carried out later
+    d.wait_pattern("no-camera", count=2)
+    virtual_camera.control.power(True)
+    d.wait_pattern("ready", count=2)
+    d.wait_state(State.IDLE)
+    time.sleep(0.3)
+    assert not virtual_camera.control.state()["recording"]
+
+
+def test_pulled_cable_mid_clip_keeps_the_clip_and_one_press_stops_it(run, virtual_camera) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    d.press()
+    d.wait_pattern("recording")
+    virtual_camera.control.inject("drop")  # the link goes; the camera keeps recording
+    d.wait_pattern("no-camera")
+    d.wait_pattern("ready", count=2)  # reconnected by itself
+    d.wait_state(State.RECORDING)  # and adopted the clip still running
+    d.wait_pattern("recording", count=2)  # told again: it still records
+    d.press()
+    d.wait_pattern("stopped")
+    state = virtual_camera.control.state()
+    assert state["record_starts"] == 1 and len(state["clips"]) == 1
+    assert not state["recording"]
+
+
+def test_clip_limit_stop_by_the_camera_is_felt(run, virtual_camera) -> None:
+    virtual_camera.control.set(clip_limit_s=0.8)
+    d = run()
+    d.wait_pattern("ready")
+    d.press()
+    d.wait_pattern("recording")
+    d.wait_pattern("stopped", timeout=5)
+    d.wait_state(State.IDLE)
+    state = virtual_camera.control.state()
+    assert state["last_stop_reason"] == "clip_limit" and len(state["clips"]) == 1
+
+
+def test_restart_mid_clip_adopts_the_recording(run, virtual_camera) -> None:
+    # The camera is already recording when the daemon (re)starts.
+    virtual_camera.control.set(evf_output=2)
+    virtual_camera.control.press_body_button()
+    assert virtual_camera.control.state()["recording"]
+    d = run()
+    d.wait_pattern("recording")
+    d.wait_state(State.RECORDING)
+    assert d.patterns.index("ready") < d.patterns.index("recording")
+    d.press()
+    d.wait_pattern("stopped")
+    state = virtual_camera.control.state()
+    assert state["record_starts"] == 1 and len(state["clips"]) == 1
+
+
+def test_power_off_gesture_writes_the_request_after_the_cue(run, tmp_path) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    d.daemon.gesture("very-long-hold", time.monotonic())
+    request = tmp_path / "poweroff-request"
+    wait_until(request.exists, what="power-off request")
+    assert d.patterns[-1] == "power-off"
+    assert d.daemon.state is State.POWERING_OFF
+
+
+def test_hold_on_the_button_ticks_then_gives_status(run) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    d.quiet()
+    d.press(hold_s=1.2)  # past hold_s = 1.0
+    d.wait_pattern("tick")
+    d.wait_pattern("ready", count=2)  # status while idle = ready
+
+
+def test_systemd_ready_and_watchdog(run, tmp_path, monkeypatch) -> None:
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        server.settimeout(5)
+        monkeypatch.setenv("NOTIFY_SOCKET", address)
+        monkeypatch.setenv("WATCHDOG_USEC", "200000")
+        d = run()
+        messages = {server.recv(200).split(b"\n")[0] for _ in range(3)}
+        assert b"READY=1" in messages and b"WATCHDOG=1" in messages
+        d.stop()
+
+
+def test_broken_config_under_systemd_runs_on_last_good_and_cues_error(tmp_path, monkeypatch,
+                                                                      caplog) -> None:
+    bad = tmp_path / "pitrigger.toml"
+    bad.write_text('[haptics]\npin = "eighteen"\n')
+    monkeypatch.delenv("INVOCATION_ID", raising=False)
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    with pytest.raises(ConfigError, match=r"haptics\.pin"):
+        load_run_config(str(bad))  # interactively: an error
+    monkeypatch.setenv("INVOCATION_ID", "test")
+    config, problem = load_run_config(str(bad))
+    assert problem is not None and "haptics.pin" in problem and ":2:" in problem
+    assert config.haptics.pin == Config().haptics.pin
+
+
+def test_good_config_is_kept_as_last_good(tmp_path) -> None:
+    good = tmp_path / "pitrigger.toml"
+    last = tmp_path / "state" / "last-good.toml"
+    good.write_text(f'[daemon]\nlast_good_path = "{last}"\n[haptics]\npin = 23\n')
+    config, problem = load_run_config(str(good))
+    assert problem is None and config.haptics.pin == 23
+    assert last.read_text() == good.read_text()
+
+
+def test_startup_problem_is_felt_as_error_first(run) -> None:
+    d = run(startup_problem="haptics.pin: bad")
+    d.wait_pattern("ready")
+    assert d.patterns[0] == "error"
+
+
+def test_notifier_unused_outside_systemd() -> None:
+    assert not Notifier({}).enabled
