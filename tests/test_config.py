@@ -479,3 +479,27 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(config_module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_docs_config_md_lists_every_key_and_its_examples_run() -> None:
+    import doctest
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "config.md"
+    result = doctest.testfile(str(doc), module_relative=False, globs={})
+    assert result.attempted > 0 and result.failed == 0
+    text = doc.read_text(encoding="utf-8")
+    for section, model in Config.model_fields.items():
+        assert f"[{section}]" in text or f"[{section}." in text, section
+        if section == "patterns":
+            assert all(f"`{name}`" in text for name in VOCABULARY)
+            continue
+        sub = model.annotation
+        assert sub is not None
+        for name, field in sub.model_fields.items():
+            if section == "actions":
+                mapping = Config().actions.model_dump(by_alias=True)[name]
+                for gesture in GESTURE_NAMES:
+                    row = f'| `actions.{name}.{gesture}` | `"{mapping[gesture]}"`'
+                    assert row in text, row
+            else:
+                assert f"| `{field.alias or name}` |" in text, (section, name)
