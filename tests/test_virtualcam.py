@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pitrigger.virtualcam import VirtualCamera
+from pitrigger.virtualcam.model import MOVIE_BYTES_PER_S
 
 gp = pytest.importorskip("gphoto2")
 
@@ -122,7 +123,7 @@ def test_start_stop_recording_reports_events_and_the_new_clip(
     assert clip["name"] == "MVI_0001.MOV"
     assert clip["stop_reason"] == "host"
     assert 0.2 <= clip["duration_s"] < 1.0
-    assert clip["size"] == pytest.approx(clip["duration_s"] * 5_965_232, rel=0.05)
+    assert clip["size"] == pytest.approx(clip["duration_s"] * MOVIE_BYTES_PER_S, rel=0.05)
     assert state["card_free_bytes"] == 16_126_214_144 - clip["size"]
 
 
@@ -133,7 +134,8 @@ def test_clips_are_numbered_and_listed_in_dcim(gphoto: Any, virtual_camera: Virt
         gphoto.set_config(camera, "movierecordtarget", "None")
     names = [clip["name"] for clip in virtual_camera.control.state()["clips"]]
     assert names == ["MVI_0001.MOV", "MVI_0002.MOV"]
-    listed = [name for name, _ in camera.folder_list_files(CLIP_FOLDER)]
+    files = camera.folder_list_files(CLIP_FOLDER)
+    listed = [files.get_name(index) for index in range(files.count())]
     assert listed == names
 
 
@@ -243,6 +245,20 @@ def test_stall_fault_times_out_then_the_session_continues(
     assert virtual_camera.control.state()["recording"] is True
 
 
+@pytest.mark.slow
+def test_stall_fault_on_event_polling_times_out(
+    gphoto: Any, virtual_camera: VirtualCamera
+) -> None:
+    camera = live_camera(gphoto, virtual_camera)
+    virtual_camera.control.inject("stall", operation="GetEvent")
+    started = time.monotonic()
+    # libgphoto2 reads errno after perror() to tell a timeout (-10) from an I/O error (-7);
+    # where stderr goes decides which one a GetEvent timeout comes out as.
+    assert gp_error_code(lambda: camera.wait_for_event(10)) in (GP_ERROR_TIMEOUT, GP_ERROR_IO)
+    assert 2.4 <= time.monotonic() - started < 4.0
+    assert camera.wait_for_event(10)[0] == gp.GP_EVENT_TIMEOUT
+
+
 def test_refuse_movie_hidden_has_no_movierecordtarget(
     gphoto: Any, virtual_camera: VirtualCamera
 ) -> None:
@@ -277,7 +293,7 @@ def test_card_full_refuses_start(gphoto: Any, virtual_camera: VirtualCamera) -> 
 def test_card_filling_up_stops_the_clip(gphoto: Any, virtual_camera: VirtualCamera) -> None:
     camera = live_camera(gphoto, virtual_camera)
     gphoto.set_config(camera, "movierecordtarget", "Card")
-    virtual_camera.control.set(card_free_bytes=3 * 5_965_232 // 10)  # 0.3 s of video left
+    virtual_camera.control.set(card_free_bytes=3 * MOVIE_BYTES_PER_S // 10)  # 0.3 s of video left
     gphoto.wait_events(camera, until=is_file_added)
     state = virtual_camera.control.state()
     assert state["last_stop_reason"] == "card_full"

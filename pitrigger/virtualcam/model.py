@@ -481,13 +481,13 @@ class VirtualEos5D2:
 
     def _start_refusal(self, from_body: bool) -> tuple[int, str] | None:
         """Why a start is refused (response code, reason), or None if it may start."""
-        if not self.settings.movie_mode:
-            return Rc.DEVICE_BUSY, "movie_mode_off"
         if from_body:
             if self.evf_output == ptp.EVF_OUTPUT_OFF:
                 return Rc.DEVICE_BUSY, "live_view_off"
         elif self.evf_output != ptp.EVF_OUTPUT_PC:
             return Rc.DEVICE_BUSY, "live_view_off"
+        if not self.settings.movie_mode:
+            return Rc.DEVICE_BUSY, "movie_mode_off"
         if self.card_free < CARD_MIN_FREE_BYTES:
             return Rc.STORE_FULL, "card_full"
         if self.battery < LOW_BATTERY_PERCENT:

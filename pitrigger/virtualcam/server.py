@@ -524,8 +524,8 @@ def main(argv: Sequence[str]) -> int:
         server.watch_stdin_eof()
     signal.signal(signal.SIGTERM, _raise_shutdown)
     signal.signal(signal.SIGINT, _raise_shutdown)
-    print(f"ready ptpip={server.ptpip_port} control={server.control_port}", flush=True)
     try:
+        print(f"ready ptpip={server.ptpip_port} control={server.control_port}", flush=True)
         server.serve_forever()
     except _Shutdown:
         pass
