@@ -372,8 +372,10 @@ class _KeyScanner:
         self.pos = 0
         self.line = 1
         self.lines: dict[KeyPath, int] = {}
-        self.duplicate: tuple[KeyPath, int, int] | None = None  # key, first line, again line
+        self.duplicate: tuple[KeyPath, int, int] | None = None  # key, first line, again
         self._array_tables: dict[KeyPath, int] = {}
+        self._defined: dict[KeyPath, int] = {}
+        self._last_loop_pos = -1
 
     def scan(self) -> dict[KeyPath, int]:
         # Best effort: a good error report must not die on a line-number hunt.
@@ -403,11 +405,13 @@ class _KeyScanner:
                 return
 
     def _record(self, path: KeyPath, line: int, *, leaf: bool) -> None:
-        if path in self.lines:
-            if leaf and self.duplicate is None:
-                self.duplicate = (path, self.lines[path], line)
-            return
-        self.lines[path] = line
+        """Remember the first line of ``path``; ``leaf``: this line defines it (a key or a
+        table header), so a second definition is a duplicate."""
+        if leaf:
+            if path in self._defined and self.duplicate is None:
+                self.duplicate = (path, self._defined[path], line)
+            self._defined.setdefault(path, line)
+        self.lines.setdefault(path, line)
 
     # -- grammar
 
@@ -446,6 +450,12 @@ class _KeyScanner:
             self._advance()
             self._value(prefix + key)
             self._to_line_end()
+
+    def _check_progress(self) -> None:
+        # Text this lenient reader cannot follow must end the scan, never loop forever.
+        if self.pos == self._last_loop_pos:
+            raise ValueError("no progress")
+        self._last_loop_pos = self.pos
 
     def _to_line_end(self) -> None:
         end = self.text.find("\n", self.pos)
@@ -504,6 +514,7 @@ class _KeyScanner:
                 if self._peek() in ("]", ""):
                     self._advance()
                     return
+                self._check_progress()
                 self._record((*path, index), self.line, leaf=False)
                 self._value((*path, index))
                 index += 1
@@ -517,6 +528,7 @@ class _KeyScanner:
                 if self._peek() in ("}", ""):
                     self._advance()
                     return
+                self._check_progress()
                 line = self.line
                 key = self._key()
                 if not key:

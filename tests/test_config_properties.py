@@ -18,7 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pitrigger.config import ACTION_NAMES, Config, ConfigError, main_check_config, parse_config
+from pitrigger.config import (
+    ACTION_NAMES,
+    Config,
+    ConfigError,
+    key_lines,
+    main_check_config,
+    parse_config,
+)
 from pitrigger.gestures import GESTURE_NAMES
 from pitrigger.haptics import VOCABULARY
 
@@ -152,17 +159,21 @@ huge = st.integers(min_value=10**18, max_value=10**40)
 bad_floats = st.sampled_from([math.nan, math.inf, -math.inf])
 
 
-def float_kind(lo: float, hi: float) -> Kind:
+def float_kind(lo: float, hi: float, valid: tuple[float, float] | None = None) -> Kind:
+    """Schema range lo..hi; ``valid`` narrows the values generated as valid (to keep
+    cross-field rules satisfied) without making anything in lo..hi count as invalid."""
+    vlo, vhi = valid or (lo, hi)
     return Kind(
-        st.floats(lo, hi),
+        st.floats(vlo, vhi),
         words | st.booleans() | not_a_scalar | bad_floats | huge | huge.map(lambda n: -n)
         | st.floats(hi, 1e300, exclude_min=True) | st.floats(-1e300, lo, exclude_max=True),
     )
 
 
-def int_kind(lo: int, hi: int) -> Kind:
+def int_kind(lo: int, hi: int, valid: tuple[int, int] | None = None) -> Kind:
+    vlo, vhi = valid or (lo, hi)
     return Kind(
-        st.integers(lo, hi),
+        st.integers(vlo, vhi),
         words | st.booleans() | not_a_scalar | st.floats(allow_nan=True) | huge
         | st.integers(hi + 1, hi + 1000) | st.integers(lo - 1000, lo - 1),
     )
@@ -208,26 +219,26 @@ SECTIONS: dict[str, dict[str, Kind]] = {
         "confirm_timeout_s": float_kind(0.5, 60.0),
         "poll_interval_s": float_kind(0.05, 9.0),
         "reconnect_min_s": float_kind(0.1, 60.0),
-        "reconnect_max_s": float_kind(60.0, 600.0),  # valid range chosen to stay >= min
+        "reconnect_max_s": float_kind(0.1, 600.0, valid=(60.0, 600.0)),  # stays >= min
         "output_dir": PATH,
     },
-    "button": {"source": choice_kind(("gpio", "terminal")), "pin": int_kind(0, 13),
+    "button": {"source": choice_kind(("gpio", "terminal")), "pin": int_kind(0, 27, (0, 13)),
                "pull_up": BOOL},
     "haptics": {
         "sink": choice_kind(("gpio", "terminal")),
-        "pin": int_kind(18, 27),  # valid range kept apart from the button's (default 17)
+        "pin": int_kind(0, 27, valid=(18, 27)),  # kept apart from the button's (default 17)
         "pwm": BOOL,
         "frequency_hz": int_kind(10, 20000),
         "kick_ms": int_kind(0, 200),
         "min_gap_ms": int_kind(0, 2000),
     },
     "gestures": {
-        # Valid ranges chosen to keep each value above the one before.
-        "debounce_ms": int_kind(1, 99),
+        # Valid values chosen to keep each one above the one before.
+        "debounce_ms": int_kind(1, 200, valid=(1, 99)),
         "double_window_ms": int_kind(100, 1000),
-        "hold_s": float_kind(0.3, 2.0),
-        "long_hold_s": float_kind(2.5, 10.0),
-        "very_long_hold_s": float_kind(11.0, 120.0),
+        "hold_s": float_kind(0.3, 30.0, valid=(0.3, 2.0)),
+        "long_hold_s": float_kind(0.5, 60.0, valid=(2.5, 10.0)),
+        "very_long_hold_s": float_kind(1.0, 120.0, valid=(11.0, 120.0)),
     },
     "journal": {"path": PATH},
     "power": {"request_path": PATH},
@@ -487,6 +498,24 @@ def test_every_broken_key_is_named_on_its_line(case: tuple[Doc, str, dict[Path_,
                        for p in doc.broken), (k, doc.broken, text)
     else:
         assert doc.broken == [], text
+
+
+@SETTINGS
+@given(case=rendered(broken_docs()))
+def test_line_scanner_finds_every_key_of_any_layout(
+    case: tuple[Doc, str, dict[Path_, int]]
+) -> None:
+    _, text, where = case
+    found = key_lines(text)
+    for path, line in where.items():
+        assert found.get(path) == line, (path, line, text)
+
+
+@SETTINGS
+@given(text=toml_ish | fragments)
+def test_line_scanner_survives_any_text(text: str) -> None:
+    found = key_lines(text)
+    assert all(1 <= line <= text.count("\n") + 1 for line in found.values())
 
 
 @pytest.mark.parametrize("seed_text", ["", "[camera]\n", "[patterns]\n[actions]\n"])
