@@ -57,7 +57,8 @@ def camera_command(control: Any, out: Any = sys.stdout) -> Any:
             return
         if word == "state":
             print("camera " + json.dumps(control.state(), sort_keys=True), file=out, flush=True)
-        elif word == "button":
+            return
+        if word == "button":
             control.press_body_button()
         elif word in ("on", "off"):
             control.power(word == "on")
