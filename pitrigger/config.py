@@ -620,25 +620,21 @@ def _quoted(name: str) -> str:
 
 def _allowed_keys(path: KeyPath) -> list[str]:
     """The valid key names inside the table at ``path`` (for "did you mean")."""
+    if path[:1] == ("patterns",):
+        # A dict of patterns by name, each a PatternConfig.
+        if len(path) == 1:
+            return list(haptics.VOCABULARY)
+        return list(PatternConfig.model_fields) if len(path) == 2 else []
     model: Any = Config
     for part in path:
-        if model is Config and part == "patterns":
-            return list(haptics.VOCABULARY)
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            field = model.model_fields.get(str(part))
-            if field is None:
-                field = next((f for f in model.model_fields.values() if f.alias == part), None)
-            if field is None:
-                return []
-            model = field.annotation
-        elif model is dict or getattr(model, "__origin__", None) is dict:
-            model = PatternConfig
-        else:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return []
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        model = field.annotation
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [field.alias or name for name, field in model.model_fields.items()]
-    if getattr(model, "__origin__", None) is dict:
-        return list(haptics.VOCABULARY)
     return []
 
 

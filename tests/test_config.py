@@ -503,3 +503,20 @@ def test_docs_config_md_lists_every_key_and_its_examples_run() -> None:
                     assert row in text, row
             else:
                 assert f"| `{field.alias or name}` |" in text, (section, name)
+
+
+@pytest.mark.parametrize(("text", "key", "message"), [
+    ("[patterns.tick]\nsteps_ms = [100]\nstrenght = 1.0\n", "patterns.tick.strenght",
+     "unknown key (did you mean 'strength'?)"),
+    ("[patterns.tick]\nsteps_ms = [100]\nloud = true\n", "patterns.tick.loud",
+     "unknown key; valid: steps_ms, strength"),
+    ("[actions]\nidel = {}\n", "actions.idel", "unknown key (did you mean 'idle'?)"),
+    ("[button]\nxyzzy = 1\n", "button.xyzzy", "unknown key; valid: source, pin, pull_up"),
+    ("camra.port = 1\n", "camra", "unknown section (did you mean 'camera'?)"),
+    ('"odd\\u0007key" = 1\n', '"odd\\u0007key"', "unknown section; valid: camera, button, "
+     "haptics, gestures, patterns, actions, journal, power, daemon"),
+])
+def test_unknown_key_messages(text: str, key: str, message: str) -> None:
+    found_key, line, found = only_problem(text)
+    assert (found_key, found) == (key, message)
+    assert line == text.count("\n")
