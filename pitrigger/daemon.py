@@ -108,6 +108,7 @@ class Daemon:
         self._stop = threading.Event()
         self._stop_when_settled = False
         self._ready_sent = False
+        self._records: list[Record] = []
         self.first_report = threading.Event()  # set once the camera situation is known
         self._next_watchdog: float | None = None
 
@@ -140,6 +141,7 @@ class Daemon:
         if self.startup_problem:
             self._apply([Cue("error"), Record("config-error", {"problem": self.startup_problem})],
                         self.clock())
+            self._flush_records()
         self.button.start(self.edge, self.gesture)
         self.worker.start()
         if self.notifier.watchdog_s:
@@ -163,6 +165,7 @@ class Daemon:
             if item is not None:
                 self._handle(item, now)
             self._advance(now)
+            self._flush_records()
 
     def _next_deadline(self) -> float | None:
         deadlines = [d for d in (self.gestures.next_deadline(), self.controller.next_deadline(),
@@ -197,7 +200,7 @@ class Daemon:
         self.sink.set_level(self.haptics.advance(now))
         for started in self.haptics.pop_started():
             log.info("haptic %s", started.name)
-            self.journal.write("haptic", {"name": started.name})
+            self._records.append(Record("haptic", {"name": started.name}))
             self.sink.pattern_started(started.name)
             for listener in self.pattern_listeners:
                 listener(started.name, started.at)
@@ -208,6 +211,11 @@ class Daemon:
             self._watchdog(now)
         if self._stop_when_settled and self._settled():
             self._stop.set()
+
+    def _flush_records(self) -> None:
+        records, self._records = self._records, []
+        for record in records:
+            self.journal.write(record.event, record.fields)
 
     def _gesture_events(self, events: list[Gesture | ThresholdCrossed], now: float) -> None:
         for event in events:
@@ -228,7 +236,9 @@ class Daemon:
             elif isinstance(effect, Record):
                 if effect.event == "state":
                     log.info("state: %s (%s)", effect.fields["state"], effect.fields["why"])
-                self.journal.write(effect.event, effect.fields)
+                # Written after the motor has been set: an fsync on a slow SD card must
+                # not delay the cue.
+                self._records.append(effect)
             elif isinstance(effect, PowerOff):
                 self._power_off_due = True
         self.gestures.double_enabled = self.controller.double_enabled
@@ -269,6 +279,7 @@ class Daemon:
             self.button.close()
             self.worker.stop()
             self.sink.close()
+            self._flush_records()
             self.journal.write("stop", {"state": self.controller.state.value})
             self.journal.close()
 

@@ -177,6 +177,11 @@ class CameraWorker:
             except CameraError as exc:
                 # A poll that fails for another reason: the link is not trustworthy.
                 self._lose(f"poll failed: {exc}")
+            except Exception as exc:
+                # A bug or a surprise from the binding must not silently end the only
+                # thread that talks to the camera: start again from a fresh session.
+                log.exception("camera worker error")
+                self._lose(f"unexpected {type(exc).__name__}: {exc}")
         self._close()
 
     def _try_connect(self) -> bool:
