@@ -413,3 +413,20 @@ def test_reset_clears_faults_and_clips(gphoto: Any, virtual_camera: VirtualCamer
     assert kept["faults"] == [] and kept["host_connected"] is False
     fresh = virtual_camera.control.reset()
     assert fresh["clips"] == [] and fresh["card_free_bytes"] == 16_126_214_144
+
+
+def test_polling_does_not_keep_a_keepalive_body_awake_under_10_s(
+    gphoto: Any, virtual_camera: VirtualCamera
+) -> None:
+    # libgphoto2 sends KeepDeviceOn from wait_for_event at most every 10 s: a body that only
+    # counts KeepDeviceOn sleeps through a shorter idle timer however often it is polled.
+    camera = live_camera(gphoto, virtual_camera)
+    virtual_camera.control.set(auto_poweroff_s=0.5, auto_poweroff_needs_keepalive=True)
+    deadline = time.monotonic() + 2
+    with pytest.raises(gp.GPhoto2Error):
+        while time.monotonic() < deadline:
+            camera.wait_for_event(50)
+    state = virtual_camera.control.state()
+    assert state["power_off_reason"] == "auto_power_off"
+    assert "EOS_KEEP_DEVICE_ON" not in state["operations"]
+    assert state["operations"]["EOS_GET_EVENT"] > 5

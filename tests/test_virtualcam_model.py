@@ -455,3 +455,24 @@ def test_error_reply_has_no_data_phase() -> None:
 def test_ptp_string_matches_the_ptp_layout() -> None:
     assert ptp.ptp_string("") == b"\x00"
     assert ptp.ptp_string("CF") == b"\x03C\x00F\x00\x00\x00"
+
+
+def test_auto_power_off_can_require_keep_device_on() -> None:
+    camera, clock = make_camera(auto_poweroff_s=30, auto_poweroff_needs_keepalive=True)
+    open_prepared(camera)
+    clock.advance(20)
+    call(camera, Op.EOS_GET_EVENT)  # polling alone does not keep this body awake
+    clock.advance(10)
+    camera.poll()
+    assert camera.powered is False
+
+
+def test_keep_device_on_restarts_the_idle_timer() -> None:
+    camera, clock = make_camera(auto_poweroff_s=30, auto_poweroff_needs_keepalive=True)
+    open_prepared(camera)
+    clock.advance(20)
+    assert call(camera, Op.EOS_KEEP_DEVICE_ON).code == Rc.OK
+    clock.advance(20)
+    camera.poll()
+    assert camera.powered is True
+    assert camera.state()["idle_s"] == 20.0

@@ -33,6 +33,7 @@ _OPTION_FLAGS = {
     "card_capacity_bytes": "--card-capacity-bytes",
     "remote_movie": "--remote-movie",
     "auto_poweroff_s": "--auto-poweroff",
+    "auto_poweroff_needs_keepalive": "--auto-poweroff-needs-keepalive",
     "file_write_delay_s": "--file-write-delay",
     "first_file_number": "--first-file-number",
     "battery_drain_pct_per_min": "--battery-drain",
@@ -97,8 +98,9 @@ def spawn(clip_limit_s: float | None = None, *, movie_mode: bool = True, verbose
     """Start a virtual 5D Mark II in a child process and wait until its ports accept.
 
     Options: battery_percent, card_free_bytes, card_capacity_bytes, remote_movie
-    ("supported"/"hidden"/"busy"), auto_poweroff_s, file_write_delay_s, first_file_number,
-    battery_drain_pct_per_min, host, port and control_port (default 0: free ports).
+    ("supported"/"hidden"/"busy"), auto_poweroff_s, auto_poweroff_needs_keepalive (bool),
+    file_write_delay_s, first_file_number, battery_drain_pct_per_min, host, port and
+    control_port (default 0: free ports).
     """
     unknown = set(options) - set(_OPTION_FLAGS)
     if unknown:
@@ -111,7 +113,9 @@ def spawn(clip_limit_s: float | None = None, *, movie_mode: bool = True, verbose
     if clip_limit_s is not None:
         argv += ["--clip-limit", repr(float(clip_limit_s))]
     for name, value in options.items():
-        if value is not None:
+        if value is True:
+            argv.append(_OPTION_FLAGS[name])  # a flag
+        elif value is not None and value is not False:
             argv += [_OPTION_FLAGS[name], str(value)]
     argv += ["-v"] * verbose
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

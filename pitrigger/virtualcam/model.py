@@ -91,6 +91,9 @@ class CameraSettings:
     movie_mode: bool = True  # menu "Live View/Movie func. set." = Stills+movie
     remote_movie: str = "supported"
     auto_poweroff_s: float | None = None  # None or 0: never
+    # True: only KeepDeviceOn (0x911D), OpenSession and the body restart the idle timer;
+    # False: any PTP operation does (which of the two the real body does is unverified).
+    auto_poweroff_needs_keepalive: bool = False
     file_write_delay_s: float = 0.0  # from stop until the MOV appears (ObjectAddedEx)
     first_file_number: int = 1
     movie_bytes_per_s: int = MOVIE_BYTES_PER_S
@@ -465,6 +468,8 @@ class VirtualEos5D2:
             "available_shots": self._available_shots(),
             "clip_limit_s": self.effective_clip_limit_s(),
             "auto_poweroff_s": self.settings.auto_poweroff_s,
+            "auto_poweroff_needs_keepalive": self.settings.auto_poweroff_needs_keepalive,
+            "idle_s": round(now - self.last_activity, 3),
             "record_starts": self.record_starts,
             "record_stops": self.record_stops,
             "last_stop_reason": self.last_stop_reason,
@@ -578,7 +583,9 @@ class VirtualEos5D2:
         self.poll()
         name = ptp.op_name(operation.code)
         self.operations[name] += 1
-        self.last_activity = now
+        if not self.settings.auto_poweroff_needs_keepalive or operation.code in (
+                Op.EOS_KEEP_DEVICE_ON, Op.OPEN_SESSION):
+            self.last_activity = now
         fault = self._take_fault(operation.code)
         if fault == "stall":
             return None

@@ -464,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="hidden: never report 0xD1B8; busy: answer 0x2019 to every set")
     parser.add_argument("--auto-poweroff", type=float, default=None, metavar="SECONDS",
                         help="power off after this long without PTP traffic (default: never)")
+    parser.add_argument("--auto-poweroff-needs-keepalive", action="store_true",
+                        help="only KeepDeviceOn (0x911D) restarts the auto power-off timer")
     parser.add_argument("--file-write-delay", type=float, default=0.0, metavar="SECONDS",
                         help="time from stop until the MOV is announced (default 0)")
     parser.add_argument("--first-file-number", type=int, default=1)
@@ -483,6 +485,7 @@ def settings_from_args(args: argparse.Namespace) -> CameraSettings:
         movie_mode=args.movie_mode == "on",
         remote_movie=args.remote_movie,
         auto_poweroff_s=args.auto_poweroff,
+        auto_poweroff_needs_keepalive=args.auto_poweroff_needs_keepalive,
         file_write_delay_s=args.file_write_delay,
         first_file_number=args.first_file_number,
         battery_drain_pct_per_min=args.battery_drain,
