@@ -102,6 +102,9 @@ class VirtualCameraServer:
         self._selector = selectors.DefaultSelector()
         self._connections: dict[socket.socket, _Connection] = {}
         self._ptpip_listener: socket.socket | None = None
+        # While switched off the port stays bound but not listening: connections are refused
+        # and no other socket can take the port number meanwhile.
+        self._ptpip_placeholder: socket.socket | None = None
         self.ptpip_port = ptpip_port
         self._control_listener = self._listen(control_port)
         self.control_port = self._control_listener.getsockname()[1]
@@ -115,24 +118,38 @@ class VirtualCameraServer:
 
     # ------------------------------------------------------------------ sockets
 
+    def _bind(self, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, port))
+        sock.setblocking(False)
+        return sock
+
     def _listen(self, port: int) -> socket.socket:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.host, port))
+        listener = self._bind(port)
         listener.listen(8)
-        listener.setblocking(False)
         return listener
 
     def _open_ptpip_listener(self) -> None:
-        self._ptpip_listener = self._listen(self.ptpip_port)
-        self.ptpip_port = self._ptpip_listener.getsockname()[1]
-        self._selector.register(self._ptpip_listener, selectors.EVENT_READ, "ptpip-listen")
+        if self._ptpip_placeholder is not None:
+            listener, self._ptpip_placeholder = self._ptpip_placeholder, None
+            listener.listen(8)
+        else:
+            listener = self._listen(self.ptpip_port)
+        self._ptpip_listener = listener
+        self.ptpip_port = listener.getsockname()[1]
+        self._selector.register(listener, selectors.EVENT_READ, "ptpip-listen")
 
-    def _close_ptpip_listener(self) -> None:
+    def _close_ptpip_listener(self, keep_port: bool = False) -> None:
         if self._ptpip_listener is not None:
             self._selector.unregister(self._ptpip_listener)
             self._ptpip_listener.close()
             self._ptpip_listener = None
+        if keep_port and self._ptpip_placeholder is None:
+            self._ptpip_placeholder = self._bind(self.ptpip_port)
+        if not keep_port and self._ptpip_placeholder is not None:
+            self._ptpip_placeholder.close()
+            self._ptpip_placeholder = None
 
     def watch_stdin_eof(self) -> None:
         """Exit when stdin closes: a spawned responder dies with the process that spawned it."""
@@ -323,7 +340,7 @@ class VirtualCameraServer:
             log.info("power off (%s): closing PTP/IP", self.model.power_off_reason)
             self.drop_host()
             self.drops -= 1  # not a drop fault
-            self._close_ptpip_listener()
+            self._close_ptpip_listener(keep_port=True)
         elif self.model.powered and self._ptpip_listener is None:
             log.info("power on: listening on %d", self.ptpip_port)
             self._open_ptpip_listener()
