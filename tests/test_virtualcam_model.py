@@ -476,3 +476,19 @@ def test_keep_device_on_restarts_the_idle_timer() -> None:
     camera.poll()
     assert camera.powered is True
     assert camera.state()["idle_s"] == 20.0
+
+
+def test_a_switched_off_body_answers_nothing() -> None:
+    camera, _ = make_camera()
+    open_prepared(camera)
+    camera.power_off()
+    assert camera.handle(Operation(Op.GET_DEVICE_INFO, 1, ())) is None
+    camera.power_on()
+    assert call(camera, Op.GET_DEVICE_INFO).code == Rc.OK
+    assert call(camera, Op.EOS_GET_EVENT).code == Rc.SESSION_NOT_OPEN  # the session died
+
+
+def test_evf_output_setting_is_validated() -> None:
+    camera, _ = make_camera()
+    with pytest.raises(ValueError, match="evf_output"):
+        camera.apply_settings(evf_output=7)

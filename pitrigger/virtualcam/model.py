@@ -256,6 +256,10 @@ class VirtualEos5D2:
 
     # ------------------------------------------------------------------ time
 
+    def now(self) -> float:
+        """The model's (monotonic) clock, for a loop that sleeps until ``next_deadline()``."""
+        return self._clock()
+
     def _advance(self, now: float) -> None:
         """Integrate battery drain and card use since the last call (only while recording)."""
         elapsed = now - self._accounted_at
@@ -407,7 +411,9 @@ class VirtualEos5D2:
         if "auto_poweroff_s" in changes:
             self.last_activity = now  # the idle timer starts when it is set
         if evf_output is not None:
-            self._set_evf_output(int(evf_output))  # type: ignore[call-overload]
+            reply = self._set_evf_output(int(evf_output))  # type: ignore[call-overload]
+            if reply.code != Rc.OK:
+                raise ValueError("evf_output must be 0 (off), 1 (camera LCD) or 2 (PC)")
         if self.battery <= 0:
             self.power_off("battery_empty")
 
@@ -578,9 +584,11 @@ class VirtualEos5D2:
     # ------------------------------------------------------------------ PTP operations
 
     def handle(self, operation: Operation) -> Reply | None:
-        """Answer one operation; None means the reply is withheld (a stall fault)."""
+        """Answer one operation; None means no answer (a stall fault, or switched off)."""
         now = self._clock()
         self.poll()
+        if not self.powered:
+            return None
         name = ptp.op_name(operation.code)
         self.operations[name] += 1
         if not self.settings.auto_poweroff_needs_keepalive or operation.code in (

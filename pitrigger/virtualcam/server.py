@@ -20,7 +20,6 @@ import selectors
 import signal
 import socket
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -158,7 +157,7 @@ class VirtualCameraServer:
     def _accept(self, listener: socket.socket, kind: str) -> None:
         try:
             sock, _address = listener.accept()
-        except BlockingIOError:
+        except OSError:  # nothing pending, or the listener closed earlier in this round
             return
         sock.setblocking(False)
         _tune(sock)
@@ -215,7 +214,7 @@ class VirtualCameraServer:
         self._running = True
         while self._running:
             deadline = self.model.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - self._now())
+            timeout = None if deadline is None else max(0.0, deadline - self.model.now())
             for key, mask in self._selector.select(timeout):
                 self._dispatch(key, mask)
                 if not self._running:
@@ -233,9 +232,6 @@ class VirtualCameraServer:
         self._selector.unregister(self._control_listener)
         self._control_listener.close()
         self._selector.close()
-
-    def _now(self) -> float:
-        return time.monotonic()
 
     def _dispatch(self, key: selectors.SelectorKey, mask: int) -> None:
         data = key.data
