@@ -224,12 +224,16 @@ class PatternConfig(_Section):
     steps_ms: Annotated[tuple[StepMs, ...], Field(strict=False, min_length=1, max_length=9)]
     strength: float = Field(1.0, ge=0.1, le=1.0)
 
-    @model_validator(mode="after")
-    def _check(self) -> PatternConfig:
-        if len(self.steps_ms) % 2 == 0:
-            raise _cross({"steps_ms": "needs an odd number of steps (on, off, …, on), "
-                                      f"got {len(self.steps_ms)}"})
-        return self
+    @field_validator("steps_ms")
+    @classmethod
+    def _check_steps(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        # A field check (not a model check) so it is reported even when strength is wrong too.
+        if len(steps) % 2 == 0:
+            raise PydanticCustomError(
+                "odd_steps", "{message}",
+                {"message": f"needs an odd number of steps (on, off, …, on), got {len(steps)}"},
+            )
+        return steps
 
     def pattern(self) -> haptics.Pattern:
         return haptics.Pattern(self.steps_ms, self.strength)
@@ -327,6 +331,17 @@ class Config(_Section):
         merged = {**_default_patterns(), **self.patterns}
         # Vocabulary order, so that listing the patterns reads the same everywhere.
         object.__setattr__(self, "patterns", {name: merged[name] for name in haptics.VOCABULARY})
+        # "recording" is the one cue that must never be mistaken: strength may not even apply
+        # (pwm = false), so the rhythm alone must tell it apart.
+        recording = merged["recording"].steps_ms
+        for name, pattern in merged.items():
+            if name != "recording" and pattern.steps_ms == recording:
+                raise _cross({
+                    f"patterns.{name}": "feels the same as 'recording' (same steps_ms); "
+                                        "'recording' must be unlike every other pattern",
+                    "patterns.recording": f"feels the same as {name!r} (same steps_ms); "
+                                          "'recording' must be unlike every other pattern",
+                })
         if self.button.source == "gpio" and self.haptics.sink == "gpio" \
                 and self.button.pin == self.haptics.pin:
             pin = self.button.pin
@@ -654,7 +669,7 @@ def _message(error: Any, path: KeyPath) -> str:
     if kind == "extra_forbidden":
         return _unknown(str(path[-1]), _allowed_keys(path[:-1]),
                         "section" if len(path) == 1 else "key")
-    if kind == "camera_port":
+    if kind in ("camera_port", "odd_steps"):
         return str(ctx["message"])
     if kind == "literal_error" and error["loc"][-1:] == ("[key]",):
         return _unknown(str(value), list(haptics.VOCABULARY), "pattern name")
@@ -686,7 +701,9 @@ def _problems(exc: ValidationError, lines: Mapping[KeyPath, int], source: str
     problems: list[ConfigProblem] = []
     seen: set[tuple[str, str]] = set()
     for error in errors:
-        loc: KeyPath = tuple(part for part in error["loc"] if part != "[key]")
+        loc: KeyPath = tuple(error["loc"])
+        if loc[-1:] == ("[key]",) and error["type"] != "extra_forbidden":
+            loc = loc[:-1]  # pydantic's marker for "the dict key itself is wrong"
         if error["type"] in ("too_short", "too_long") and any(
             len(other["loc"]) > len(loc) and tuple(other["loc"][:len(loc)]) == loc
             for other in errors

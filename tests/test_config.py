@@ -520,3 +520,19 @@ def test_unknown_key_messages(text: str, key: str, message: str) -> None:
     found_key, line, found = only_problem(text)
     assert (found_key, found) == (key, message)
     assert line == text.count("\n")
+
+
+def test_recording_must_not_feel_like_another_pattern() -> None:
+    assert only_problem("[patterns]\nready = { steps_ms = [700], strength = 0.5 }\n") == (
+        "patterns.ready", 2, "feels the same as 'recording' (same steps_ms); "
+        "'recording' must be unlike every other pattern")
+    key, line, message = only_problem(
+        "\n[patterns.recording]\nsteps_ms = [200, 200, 200]\n")
+    assert (key, line) == ("patterns.recording", 2)
+    assert "'stopped'" in message
+
+
+def test_keys_that_look_like_pydantic_markers_are_named_as_written() -> None:
+    assert only_problem('[actions]\n"[key]" = 0\n')[:2] == ('actions."[key]"', 2)
+    assert only_problem('[patterns]\n"[key]" = { steps_ms = [100] }\n')[:2] == (
+        'patterns."[key]"', 2)

@@ -27,7 +27,7 @@ from pitrigger.config import (
     parse_config,
 )
 from pitrigger.gestures import GESTURE_NAMES
-from pitrigger.haptics import VOCABULARY
+from pitrigger.haptics import DEFAULT_PATTERNS, VOCABULARY
 
 Path_ = tuple[str | int, ...]
 BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -274,9 +274,18 @@ def valid_docs(draw: st.DrawFn) -> Doc:
             tree[section] = {key: draw(kind.valid) for key, kind in keys.items()}
     if draw(st.booleans()):
         names = draw(st.lists(st.sampled_from(VOCABULARY), unique=True, max_size=4))
-        tree["patterns"] = {
+        patterns = {
             name: {key: draw(kind.valid) for key, kind in PATTERN.items()} for name in names
         }
+        # "recording" must not share its rhythm with any other pattern (a config rule).
+        effective = {name: list(p.steps_ms) for name, p in DEFAULT_PATTERNS.items()}
+        effective.update({name: p["steps_ms"] for name, p in patterns.items()})
+        for name in VOCABULARY:
+            if name != "recording" and effective[name] == effective["recording"]:
+                changed = patterns.get("recording") or patterns[name]
+                first = changed["steps_ms"][0]
+                changed["steps_ms"][0] = first + 1 if first < 5000 else first - 1
+        tree["patterns"] = patterns
     if draw(st.booleans()):
         actions: dict[str, Any] = {}
         for state, needed in (("idle", "start-recording"), ("recording", "stop-recording")):
