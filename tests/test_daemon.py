@@ -22,13 +22,13 @@ from pitrigger.sdnotify import Notifier
 BUTTON_PIN, MOTOR_PIN = 17, 18
 
 
-def make_config(port: str, tmp_path: Path, extra: str = "") -> Config:
+def make_config(port: str, tmp_path: Path, extra: str = "", poll: float = 0.1) -> Config:
     return parse_config(f"""
 [camera]
 port = "{port}"
 busy_retry_s = 0.6
 confirm_timeout_s = 2.0
-poll_interval_s = 0.1
+poll_interval_s = {poll}
 reconnect_min_s = 0.1
 reconnect_max_s = 0.4
 [button]
@@ -126,8 +126,8 @@ def run(
 ) -> Iterator[Callable[..., RunningDaemon]]:
     started: list[RunningDaemon] = []
 
-    def start(extra: str = "", **kwargs: Any) -> RunningDaemon:
-        config = make_config(virtual_camera.port_string, tmp_path, extra)
+    def start(extra: str = "", poll: float = 0.1, **kwargs: Any) -> RunningDaemon:
+        config = make_config(virtual_camera.port_string, tmp_path, extra, poll)
         running = RunningDaemon(config, pins, **kwargs)
         started.append(running)
         return running
@@ -247,6 +247,38 @@ def test_clip_limit_stop_by_the_camera_is_felt(run, virtual_camera) -> None:
     d.wait_state(State.IDLE)
     state = virtual_camera.control.state()
     assert state["last_stop_reason"] == "clip_limit" and len(state["clips"]) == 1
+
+
+def test_event_polling_keeps_the_camera_awake(run, virtual_camera) -> None:
+    virtual_camera.control.set(auto_poweroff_s=0.5)  # the body sleeps after 0.5 s unasked
+    d = run()
+    d.wait_pattern("ready")
+    time.sleep(2.0)
+    assert virtual_camera.control.state()["powered"]
+    assert "no-camera" not in d.patterns
+
+
+def test_polling_too_rarely_lets_the_camera_sleep(run, virtual_camera) -> None:
+    # The control for the test above: the same body, asked only every 2 s, powers off.
+    virtual_camera.control.set(auto_poweroff_s=0.5)
+    d = run(poll=2.0)
+    d.wait_pattern("ready")
+    d.wait_pattern("no-camera", timeout=6)
+    assert virtual_camera.control.state()["power_off_reason"] == "auto_power_off"
+
+
+def test_stalled_camera_is_a_lost_link_not_a_recording(run, virtual_camera) -> None:
+    d = run()
+    d.wait_pattern("ready")
+    virtual_camera.control.inject("stall", count=1, operation="SetDevicePropValueEx")
+    d.press()
+    d.wait_pattern("no-camera", timeout=8)  # the 2.5 s PTP/IP timeout, then told
+    d.wait_pattern("ready", count=2, timeout=8)  # reconnected
+    assert "recording" not in d.patterns
+    assert not virtual_camera.control.state()["recording"]
+    d.quiet()
+    d.press()  # and the next press works
+    d.wait_pattern("recording")
 
 
 def test_restart_mid_clip_adopts_the_recording(run, virtual_camera) -> None:
