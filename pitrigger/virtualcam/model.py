@@ -261,11 +261,24 @@ class VirtualEos5D2:
         return self._clock()
 
     def _advance(self, now: float) -> None:
-        """Integrate battery drain and card use since the last call (only while recording)."""
-        elapsed = now - self._accounted_at
-        self._accounted_at = now
-        if elapsed <= 0 or self._recording is None:
-            return
+        """Integrate battery drain and card use up to ``now``; a clip that reached one of its
+        limits in between stops at that moment, however late anyone looks."""
+        while self._recording is not None and now > self._accounted_at:
+            remaining, reason = self._recording_remaining(self._accounted_at)
+            if remaining > now - self._accounted_at:
+                self._integrate(now - self._accounted_at)
+                self._accounted_at = now
+                return
+            stop_at = self._accounted_at + max(0.0, remaining)
+            self._integrate(stop_at - self._accounted_at)
+            self._accounted_at = stop_at
+            self._stop_recording(reason, stop_at)
+            if reason == "battery_empty":
+                self.power_off("battery_empty")
+        self._accounted_at = max(self._accounted_at, now)
+
+    def _integrate(self, elapsed: float) -> None:
+        assert self._recording is not None
         old_level = battery_level(self.battery)
         written = min(self.settings.movie_bytes_per_s * elapsed, self.card_free)
         self._recording.bytes_written += written
@@ -303,10 +316,10 @@ class VirtualEos5D2:
     def poll(self) -> None:
         """Run every timer that is due: clip stop, file write, auto power-off."""
         now = self._clock()
-        self._advance(now)
+        self._advance(now)  # stops a clip that reached its limit
         if self._recording is not None:
             remaining, reason = self._recording_remaining(now)
-            if remaining <= 1e-6:
+            if remaining <= 1e-6:  # due right now (float rounding at the deadline)
                 self._stop_recording(reason, now)
                 if reason == "battery_empty":
                     self.power_off("battery_empty")
