@@ -337,10 +337,12 @@ def test_bounce_never_adds_or_loses_a_gesture(
     spec: list[tuple[float, float]], data: st.DataObject, double: bool
 ) -> None:
     clean = clean_train(spec)
-    clean_events, _, _ = run(GestureRecogniser(T, double_enabled=double), clean)
+    clean_events, clean_wakeups, _ = run(GestureRecogniser(T, double_enabled=double), clean)
     noisy = data.draw(bouncy(clean))
-    noisy_events, _, _ = run(GestureRecogniser(T, double_enabled=double), noisy)
+    noisy_events, noisy_wakeups, _ = run(GestureRecogniser(T, double_enabled=double), noisy)
     assert noisy_events == clean_events
+    # Bounce that settles costs no extra wake-ups either.
+    assert noisy_wakeups == clean_wakeups
 
 
 @settings(max_examples=150, deadline=None)
