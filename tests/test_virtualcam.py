@@ -430,3 +430,19 @@ def test_polling_does_not_keep_a_keepalive_body_awake_under_10_s(
     assert state["power_off_reason"] == "auto_power_off"
     assert "EOS_KEEP_DEVICE_ON" not in state["operations"]
     assert state["operations"]["EOS_GET_EVENT"] > 5
+
+
+def test_thm_companion_files_are_announced_after_the_mov(
+    gphoto: Any, virtual_camera: VirtualCamera
+) -> None:
+    # A daemon must not count every FILE_ADDED as a clip: bodies that write MVI_NNNN.THM
+    # beside the movie may announce it too (whether the 5D Mark II does is unverified).
+    virtual_camera.control.set(thm_files=True)
+    camera = live_camera(gphoto, virtual_camera)
+    gphoto.set_config(camera, "movierecordtarget", "Card")
+    gphoto.set_config(camera, "movierecordtarget", "None")
+    events = gphoto.wait_events(camera, until=lambda k, d: str(d).endswith(".THM"))
+    added = [d for k, d in events if k == gp.GP_EVENT_FILE_ADDED]
+    assert added == [f"{CLIP_FOLDER}/MVI_0001.MOV", f"{CLIP_FOLDER}/MVI_0001.THM"]
+    [clip] = virtual_camera.control.state()["clips"]
+    assert clip["thm"] == "MVI_0001.THM"

@@ -492,3 +492,19 @@ def test_evf_output_setting_is_validated() -> None:
     camera, _ = make_camera()
     with pytest.raises(ValueError, match="evf_output"):
         camera.apply_settings(evf_output=7)
+
+
+def test_thm_files_share_the_folder_and_the_card() -> None:
+    camera, _ = make_camera(thm_files=True)
+    open_prepared(camera)
+    set_prop(camera, Prop.EVF_OUTPUT_DEVICE, ptp.EVF_OUTPUT_PC)
+    set_prop(camera, Prop.EVF_RECORD_STATUS, 4)
+    set_prop(camera, Prop.EVF_RECORD_STATUS, 0)
+    assert added_names(events(camera)) == ["MVI_0001.MOV", "MVI_0001.THM"]
+    [clip] = camera.clips
+    listing = call(camera, Op.GET_OBJECT_HANDLES, STORAGE_ID, 0, FOLDER_HANDLE).data
+    assert listing == ptp.u32_array([clip.handle, clip.thm_handle])
+    assert call(camera, Op.DELETE_OBJECT, clip.thm_handle).code == Rc.OK
+    assert camera.clips == [clip] and not clip.thm
+    assert call(camera, Op.DELETE_OBJECT, clip.handle).code == Rc.OK
+    assert camera.state()["card_free_bytes"] == camera.settings.card_free_bytes

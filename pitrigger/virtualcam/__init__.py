@@ -37,6 +37,7 @@ _OPTION_FLAGS = {
     "file_write_delay_s": "--file-write-delay",
     "first_file_number": "--first-file-number",
     "battery_drain_pct_per_min": "--battery-drain",
+    "thm_files": "--thm-files",
     "port": "--port",
     "control_port": "--control-port",
     "host": "--host",
@@ -99,8 +100,8 @@ def spawn(clip_limit_s: float | None = None, *, movie_mode: bool = True, verbose
 
     Options: battery_percent, card_free_bytes, card_capacity_bytes, remote_movie
     ("supported"/"hidden"/"busy"), auto_poweroff_s, auto_poweroff_needs_keepalive (bool),
-    file_write_delay_s, first_file_number, battery_drain_pct_per_min, host, port and
-    control_port (default 0: free ports).
+    file_write_delay_s, first_file_number, battery_drain_pct_per_min, thm_files (bool), host,
+    port and control_port (default 0: free ports).
     """
     unknown = set(options) - set(_OPTION_FLAGS)
     if unknown:

@@ -33,6 +33,8 @@ DCIM_HANDLE = 0x20000001
 FOLDER_HANDLE = 0x20000002
 FOLDER_NAME = "100EOS5D"
 FIRST_CLIP_HANDLE = 0x20000100
+THM_HANDLE_OFFSET = 0x00100000  # a clip's .THM companion: clip handle + this
+THM_SIZE_BYTES = 12_288
 
 # FAT32 caps a file just under 4 GiB; the body stops there by itself (no new file).
 # Kept below 0xFFFFFFFF, which libgphoto2 reads as "size does not fit, ask MTP".
@@ -98,6 +100,7 @@ class CameraSettings:
     first_file_number: int = 1
     movie_bytes_per_s: int = MOVIE_BYTES_PER_S
     battery_drain_pct_per_min: float = 1.0  # while recording; idle drain is not modelled
+    thm_files: bool = False  # also write and announce MVI_NNNN.THM after each MOV
 
     def validate(self) -> None:
         if self.remote_movie not in REMOTE_MOVIE_MODES:
@@ -126,10 +129,20 @@ class Clip:
     duration_s: float
     stop_reason: str
     created_unix: float
+    thm: bool = False  # its MVI_NNNN.THM companion is on the card
+
+    @property
+    def thm_name(self) -> str:
+        return self.name.rsplit(".", 1)[0] + ".THM"
+
+    @property
+    def thm_handle(self) -> int:
+        return self.handle + THM_HANDLE_OFFSET
 
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
+            "thm": self.thm_name if self.thm else None,
             "folder": f"/DCIM/{FOLDER_NAME}",
             "handle": self.handle,
             "size": self.size,
@@ -239,7 +252,8 @@ class VirtualEos5D2:
         self.clips: list[Clip] = old_clips
         if keep_clips:
             # the clips still occupy the card
-            self.card_free = max(0.0, self.card_free - sum(c.size for c in old_clips))
+            used = sum(c.size + (THM_SIZE_BYTES if c.thm else 0) for c in old_clips)
+            self.card_free = max(0.0, self.card_free - used)
         self._next_file_number = old_next_number or self.settings.first_file_number
         self._next_handle = max([c.handle for c in old_clips], default=FIRST_CLIP_HANDLE - 1) + 1
         self._recording: _Recording | None = None
@@ -549,6 +563,11 @@ class VirtualEos5D2:
         self.clips.append(clip)
         self._queue(ptp.eos_object_added_record(clip.handle, STORAGE_ID, ptp.OFC_CANON_MOV,
                                                 clip.size, FOLDER_HANDLE, clip.name))
+        if self.settings.thm_files and self.card_free >= THM_SIZE_BYTES:
+            clip.thm = True
+            self.card_free -= THM_SIZE_BYTES
+            self._queue(ptp.eos_object_added_record(clip.thm_handle, STORAGE_ID, ptp.OFC_CANON_THM,
+                                                    THM_SIZE_BYTES, FOLDER_HANDLE, clip.thm_name))
         if self._available_shots() != old_shots:
             self._queue_prop(Prop.AVAILABLE_SHOTS)
 
@@ -721,7 +740,9 @@ class VirtualEos5D2:
         """Object handles below ``parent`` (HANDLE_ALL = root, 0 = everything)."""
         if storage not in (STORAGE_ID, ptp.HANDLE_ALL, 0):
             return None
-        clips = [c.handle for c in self.clips]
+        clips: list[int] = []
+        for clip in self.clips:
+            clips += [clip.handle, clip.thm_handle] if clip.thm else [clip.handle]
         if parent == ptp.HANDLE_ALL:
             return [DCIM_HANDLE]
         if parent == 0:
@@ -730,10 +751,16 @@ class VirtualEos5D2:
             return [FOLDER_HANDLE]
         if parent == FOLDER_HANDLE:
             return clips
-        return [] if self._find_clip(parent) else None
+        return [] if self._find_file(parent)[0] else None
 
-    def _find_clip(self, handle: int) -> Clip | None:
-        return next((c for c in self.clips if c.handle == handle), None)
+    def _find_file(self, handle: int) -> tuple[Clip | None, bool]:
+        """The clip a handle belongs to, and whether the handle is its .THM."""
+        for clip in self.clips:
+            if clip.handle == handle:
+                return clip, False
+            if clip.thm and clip.thm_handle == handle:
+                return clip, True
+        return None, False
 
     def _op_get_num_objects(self, operation: Operation) -> Reply:
         storage, _fmt, parent = (*operation.params, 0, 0, 0)[:3]
@@ -755,9 +782,12 @@ class VirtualEos5D2:
             return ptp.OFC_ASSOCIATION, 0, "DCIM", 0, 0.0
         if handle == FOLDER_HANDLE:
             return ptp.OFC_ASSOCIATION, 0, FOLDER_NAME, DCIM_HANDLE, 0.0
-        clip = self._find_clip(handle)
+        clip, is_thm = self._find_file(handle)
         if clip is None:
             return None
+        if is_thm:
+            return (ptp.OFC_CANON_THM, THM_SIZE_BYTES, clip.thm_name, FOLDER_HANDLE,
+                    clip.created_unix)
         return ptp.OFC_CANON_MOV, clip.size, clip.name, FOLDER_HANDLE, clip.created_unix
 
     def _op_get_object_info(self, operation: Operation) -> Reply:
@@ -794,12 +824,16 @@ class VirtualEos5D2:
         return Reply(Rc.OK, data=ptp.u32(len(entries)) + b"".join(entries))
 
     def _op_delete_object(self, operation: Operation) -> Reply:
-        clip = self._find_clip(operation.params[0] if operation.params else 0)
+        clip, is_thm = self._find_file(operation.params[0] if operation.params else 0)
         if clip is None:
             return Reply(Rc.INVALID_OBJECT_HANDLE)
-        self.clips.remove(clip)
-        self.card_free = min(float(self.settings.card_capacity_bytes),
-                             self.card_free + clip.size)
+        freed = THM_SIZE_BYTES if clip.thm else 0
+        if is_thm:
+            clip.thm = False
+        else:  # the model keeps a THM only beside its MOV
+            self.clips.remove(clip)
+            freed += clip.size
+        self.card_free = min(float(self.settings.card_capacity_bytes), self.card_free + freed)
         return Reply(Rc.OK)
 
     def _standard_prop(self, code: int) -> tuple[int, int, str | int] | None:

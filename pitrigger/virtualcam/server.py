@@ -482,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--file-write-delay", type=float, default=0.0, metavar="SECONDS",
                         help="time from stop until the MOV is announced (default 0)")
     parser.add_argument("--first-file-number", type=int, default=1)
+    parser.add_argument("--thm-files", action="store_true",
+                        help="also write and announce MVI_NNNN.THM after each MOV")
     parser.add_argument("--battery-drain", type=float, default=1.0, metavar="PCT_PER_MIN",
                         help="battery use while recording, percent per minute (default 1)")
     parser.add_argument("--exit-on-stdin-eof", action="store_true",
@@ -502,6 +504,7 @@ def settings_from_args(args: argparse.Namespace) -> CameraSettings:
         file_write_delay_s=args.file_write_delay,
         first_file_number=args.first_file_number,
         battery_drain_pct_per_min=args.battery_drain,
+        thm_files=args.thm_files,
     )
     if args.card_capacity_bytes is not None:
         settings.card_capacity_bytes = args.card_capacity_bytes
