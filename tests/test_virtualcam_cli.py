@@ -172,3 +172,13 @@ def test_cli_help_lists_the_options() -> None:
     assert result.returncode == 0
     for option in ("--port", "--control-port", "--clip-limit", "--remote-movie"):
         assert option in result.stdout
+
+
+def test_importing_the_package_stays_light() -> None:
+    code = ("import sys; before = set(sys.modules); import pitrigger.virtualcam; "
+            "new = set(sys.modules) - before; "
+            "print(sorted(m for m in new if m.split('.')[0] not in sys.stdlib_module_names))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=10, check=True)
+    assert result.stdout.strip() == (
+        "['pitrigger', 'pitrigger.virtualcam', 'pitrigger.virtualcam.control']")
