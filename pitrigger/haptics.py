@@ -223,8 +223,6 @@ class HapticSequencer:
             return playing.segments[playing.index + 1][0]
         if self._queue:
             return max(self._now, self._idle_since + self.min_gap_s)
-        if self._level:
-            return self._now  # cannot happen through the public API; never strand it on
         return None
 
     def advance(self, now: float) -> float:
