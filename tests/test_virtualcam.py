@@ -446,3 +446,22 @@ def test_thm_companion_files_are_announced_after_the_mov(
     assert added == [f"{CLIP_FOLDER}/MVI_0001.MOV", f"{CLIP_FOLDER}/MVI_0001.THM"]
     [clip] = virtual_camera.control.state()["clips"]
     assert clip["thm"] == "MVI_0001.THM"
+
+
+def test_busy_during_init_is_retried_by_libgphoto2_up_to_three_times(
+    gphoto: Any, virtual_camera: VirtualCamera
+) -> None:
+    virtual_camera.control.inject("busy", count=2, operation="OpenSession")
+    gphoto.close(gphoto.connect(virtual_camera.port_string))  # third OpenSession succeeds
+    virtual_camera.control.inject("busy", count=3, operation="OpenSession")
+    assert gp_error_code(lambda: gphoto.connect(virtual_camera.port_string)) == (
+        GP_ERROR_CAMERA_BUSY)
+    assert virtual_camera.control.state()["operations"]["OPEN_SESSION"] == 6
+    # That failed init leaked its PTP/IP sockets (libgphoto2 does not disconnect): the body
+    # looks occupied, so an immediate retry is refused...
+    assert virtual_camera.control.state()["host_connected"] is True
+    assert gp_error_code(lambda: gphoto.connect(virtual_camera.port_string)) == GP_ERROR
+    # ...but a host without a session that stays silent is dropped for the next one.
+    time.sleep(0.6)
+    camera = gphoto.connect(virtual_camera.port_string)
+    assert gphoto.get_config(camera, "movierecordtarget") == "None"

@@ -20,6 +20,7 @@ import selectors
 import signal
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -46,6 +47,10 @@ log = logging.getLogger("pitrigger.virtualcam")
 
 CAMERA_GUID = bytes.fromhex("5d2a0000c4a90000000000000000e05d")
 RECV_SIZE = 256 * 1024
+# A host without an open session that has been silent this long is taken to be gone (e.g.
+# libgphoto2 leaks its sockets when camera.init() fails after connecting); a new host may
+# replace it. A host with an open session is never replaced.
+SESSIONLESS_HOST_GRACE_S = 0.5
 MAX_CONTROL_LINE = 64 * 1024
 
 FAULT_NAMES = (
@@ -77,6 +82,7 @@ class _Host:
     name: str
     command: _Connection
     event: _Connection | None = None
+    last_packet: float = field(default_factory=time.monotonic)
 
 
 def _tune(sock: socket.socket) -> None:
@@ -281,6 +287,8 @@ class VirtualCameraServer:
             self._handle_init(connection, packet_type, payload)
         elif connection.kind == "command":
             assert connection.channel is not None
+            if self._host is not None:
+                self._host.last_packet = time.monotonic()
             operation = connection.channel.receive(Packet(packet_type, payload))
             if operation is None:
                 return
@@ -299,6 +307,9 @@ class VirtualCameraServer:
     def _handle_init(self, connection: _Connection, packet_type: int, payload: bytes) -> None:
         if packet_type == PacketType.INIT_COMMAND_REQUEST:
             request = parse_init_command_request(payload)
+            if self._host is not None and self._stale_host(self._host):
+                log.info("dropping silent host %r without a session", self._host.name)
+                self._close(self._host.command)  # closes its event connection too
             if self._host is not None:
                 # One initiator at a time, as a real PTP/IP camera: the second is turned away.
                 self.refused_hosts += 1
@@ -324,6 +335,10 @@ class VirtualCameraServer:
             self._send(connection, encode_init_event_ack())
         else:
             raise ProtocolError(f"packet type {packet_type} before the init handshake")
+
+    def _stale_host(self, host: _Host) -> bool:
+        return (not self.model.session_open
+                and time.monotonic() - host.last_packet >= SESSIONLESS_HOST_GRACE_S)
 
     def _refuse(self, connection: _Connection, reason: int) -> None:
         connection.kind = "refused"
