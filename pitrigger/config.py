@@ -45,6 +45,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pitrigger import haptics
+from pitrigger.controller import ACTION_NAMES
 from pitrigger.gestures import GestureTimings
 
 __all__ = [
@@ -62,15 +63,6 @@ __all__ = [
 SEARCH_PATH: tuple[Path, ...] = (
     Path("/boot/firmware/pitrigger.toml"),
     Path("/etc/pitrigger.toml"),
-)
-#: What a gesture can do.
-ACTION_NAMES: tuple[str, ...] = (
-    "toggle-recording",
-    "start-recording",
-    "stop-recording",
-    "status",
-    "power-off",
-    "none",
 )
 #: A config is a few kilobytes; refuse to read a huge file into a 512 MB machine.
 MAX_FILE_BYTES = 1 << 20

@@ -160,7 +160,8 @@ _SETTLED = {State.IDLE: False, State.RECORDING: True}
 # States in which a command is in flight and a press is remembered for later.
 _IN_FLIGHT = (State.STARTING, State.STOPPING, State.SYNCING)
 
-ACTIONS = (
+#: What a gesture can do (the config accepts exactly these).
+ACTION_NAMES: tuple[str, ...] = (
     "toggle-recording",
     "start-recording",
     "stop-recording",

@@ -87,7 +87,11 @@ class Daemon:
             {state: config.actions_for(state) for state in ("idle", "recording")},
             confirm_timeout_s=config.camera.confirm_timeout_s,
         )
-        self.gestures = GestureRecogniser(config.gestures.timings())
+        # A button already down at start (held, or stuck) must not fire when released.
+        self.gestures = GestureRecogniser(
+            config.gestures.timings(),
+            pressed_at_start=bool(getattr(button, "is_pressed", False)),
+        )
         self.haptics = HapticSequencer(
             config.pattern_objects(),
             kick_s=config.haptics.kick_ms / 1000 if config.haptics.pwm else 0.0,

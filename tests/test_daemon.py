@@ -315,6 +315,21 @@ def test_hold_on_the_button_ticks_then_gives_status(run) -> None:
     d.wait_pattern("ready", count=2)  # status while idle = ready
 
 
+def test_button_held_at_start_does_not_fire(pins, virtual_camera, tmp_path) -> None:
+    pins.pin(BUTTON_PIN).drive_low()  # held (or stuck) while the daemon starts
+    config = make_config(virtual_camera.port_string, tmp_path)
+    d = RunningDaemon(config, pins)
+    try:
+        d.wait_pattern("ready")
+        pins.pin(BUTTON_PIN).drive_high()
+        time.sleep(0.5)
+        assert not virtual_camera.control.state()["recording"]
+        d.press()  # the next real press works
+        d.wait_pattern("recording")
+    finally:
+        d.stop()
+
+
 def test_systemd_ready_and_watchdog(run, tmp_path, monkeypatch) -> None:
     address = str(tmp_path / "notify")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
