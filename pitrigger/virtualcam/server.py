@@ -185,9 +185,10 @@ class VirtualCameraServer:
                 if other is not None and other is not connection:
                     self._close(other)
 
-    def drop_host(self) -> None:
-        """Close the PTP/IP connections now (the cable-pull fault)."""
-        self.drops += 1
+    def drop_host(self, as_fault: bool = True) -> None:
+        """Close every PTP/IP connection now (as a fault: the pulled cable)."""
+        if as_fault:
+            self.drops += 1
         for connection in list(self._connections.values()):
             if connection.kind != "control":
                 self._close(connection)
@@ -349,8 +350,7 @@ class VirtualCameraServer:
         """Make the sockets match the model: a switched-off body has no network port."""
         if not self.model.powered and self._ptpip_listener is not None:
             log.info("power off (%s): closing PTP/IP", self.model.power_off_reason)
-            self.drop_host()
-            self.drops -= 1  # not a drop fault
+            self.drop_host(as_fault=False)
             self._close_ptpip_listener(keep_port=True)
         elif self.model.powered and self._ptpip_listener is None:
             log.info("power on: listening on %d", self.ptpip_port)
@@ -415,7 +415,7 @@ class VirtualCameraServer:
                 raise ControlError("set needs a 'settings' object")
             self.model.apply_settings(**settings)
         elif command == "reset":
-            self.drop_host()
+            self.drop_host(as_fault=False)
             self.drops = 0
             self.refused_hosts = 0
             self.model.reset(keep_clips=bool(request.get("keep_clips", False)))
