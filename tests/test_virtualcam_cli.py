@@ -182,3 +182,27 @@ def test_importing_the_package_stays_light() -> None:
                             timeout=10, check=True)
     assert result.stdout.strip() == (
         "['pitrigger', 'pitrigger.virtualcam', 'pitrigger.virtualcam.control']")
+
+
+def test_control_errors_are_answered_not_fatal(virtual_camera: VirtualCamera) -> None:
+    from pitrigger.virtualcam import ControlError
+
+    control = virtual_camera.control
+    with pytest.raises(ControlError, match="unknown fault"):
+        control.inject("meteor")
+    with pytest.raises(ControlError, match="unknown parameters"):
+        control.inject("busy", colour="red")
+    with pytest.raises(ControlError, match="unknown operation"):
+        control.inject("busy", operation="Teleport")
+    with pytest.raises(ControlError, match="battery_percent"):
+        control.set(battery_percent=500)
+    with pytest.raises(ControlError, match="unknown settings"):
+        control.set(iso=100)
+    with pytest.raises(ControlError, match="unknown cmd"):
+        control.request(cmd="launch")
+    with socket.create_connection(("127.0.0.1", virtual_camera.control_port), timeout=2) as raw:
+        raw.sendall(b"this is not json\n")
+        answer = raw.makefile("rb").readline()
+    assert b'"ok": false' in answer
+    state = control.state()
+    assert state["faults"] == [] and state["battery_percent"] == 100
