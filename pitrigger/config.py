@@ -31,7 +31,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -47,6 +47,7 @@ from pydantic_core import PydanticCustomError
 from pitrigger import haptics
 from pitrigger.controller import ACTION_NAMES
 from pitrigger.gestures import GestureTimings
+from pitrigger.haptics import Pattern as HapticPattern
 
 __all__ = [
     "ACTION_NAMES",
@@ -239,9 +240,10 @@ Action = Literal[
 ]
 
 
-def _default_patterns() -> dict[str, PatternConfig]:
+def _default_patterns() -> dict[PatternName, PatternConfig]:
     return {
-        name: PatternConfig(steps_ms=pattern.steps_ms, strength=pattern.strength)
+        cast(PatternName, name): PatternConfig(steps_ms=pattern.steps_ms,
+                                               strength=pattern.strength)
         for name, pattern in haptics.DEFAULT_PATTERNS.items()
     }
 
@@ -322,7 +324,8 @@ class Config(_Section):
     def _check(self) -> Config:
         merged = {**_default_patterns(), **self.patterns}
         # Vocabulary order, so that listing the patterns reads the same everywhere.
-        object.__setattr__(self, "patterns", {name: merged[name] for name in haptics.VOCABULARY})
+        object.__setattr__(self, "patterns", {name: merged[cast(PatternName, name)]
+                                                for name in haptics.VOCABULARY})
         # "recording" is the one cue that must never be mistaken: strength may not even apply
         # (pwm = false), so the rhythm alone must tell it apart.
         recording = merged["recording"].steps_ms
@@ -343,7 +346,7 @@ class Config(_Section):
             })
         return self
 
-    def pattern_objects(self) -> dict[str, haptics.Pattern]:
+    def pattern_objects(self) -> dict[str, HapticPattern]:
         """The vocabulary as :class:`~pitrigger.haptics.Pattern` objects."""
         return {name: pattern.pattern() for name, pattern in self.patterns.items()}
 
