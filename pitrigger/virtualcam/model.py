@@ -406,6 +406,9 @@ class VirtualEos5D2:
         now = self._clock()
         self._advance(now)
         evf_output = changes.pop("evf_output", None)
+        if evf_output is not None and evf_output not in (
+                ptp.EVF_OUTPUT_OFF, ptp.EVF_OUTPUT_TFT, ptp.EVF_OUTPUT_PC):
+            raise ValueError("evf_output must be 0 (off), 1 (camera LCD) or 2 (PC)")
         unknown = set(changes) - set(CameraSettings.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
@@ -438,9 +441,7 @@ class VirtualEos5D2:
         if "auto_poweroff_s" in changes:
             self.last_activity = now  # the idle timer starts when it is set
         if evf_output is not None:
-            reply = self._set_evf_output(int(evf_output))  # type: ignore[call-overload]
-            if reply.code != Rc.OK:
-                raise ValueError("evf_output must be 0 (off), 1 (camera LCD) or 2 (PC)")
+            self._set_evf_output(int(evf_output))  # type: ignore[call-overload]
         if self.battery <= 0:
             self.power_off("battery_empty")
 

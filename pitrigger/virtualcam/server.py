@@ -53,10 +53,18 @@ RECV_SIZE = 256 * 1024
 SESSIONLESS_HOST_GRACE_S = 0.5
 MAX_CONTROL_LINE = 64 * 1024
 
-FAULT_NAMES = (
-    "busy", "stall", "refuse_movie", "drop", "power_off", "auto_power_off", "card_full",
-    "battery_low", "body_button",
-)
+# Every fault ``inject`` knows, with its parameters and their defaults.
+FAULT_PARAMS: dict[str, dict[str, object]] = {
+    "busy": {"count": 1, "operation": None},
+    "stall": {"count": 1, "operation": None},
+    "refuse_movie": {"mode": "busy"},
+    "drop": {},
+    "power_off": {},
+    "auto_power_off": {"after_s": 1.0},
+    "card_full": {"free_bytes": 0},
+    "battery_low": {"percent": 4},
+    "body_button": {},
+}
 
 
 class ControlError(Exception):
@@ -428,38 +436,34 @@ class VirtualCameraServer:
     def _inject(self, request: dict[str, object]) -> None:
         fault = request.get("fault")
         params = {k: v for k, v in request.items() if k not in ("cmd", "fault")}
-
-        def take(name: str, default: object) -> object:
-            return params.pop(name, default)
-
+        if not isinstance(fault, str) or fault not in FAULT_PARAMS:
+            raise ControlError(f"unknown fault {fault!r}; known: {', '.join(FAULT_PARAMS)}")
+        unknown = set(params) - set(FAULT_PARAMS[fault])
+        if unknown:  # checked first: a rejected request must change nothing
+            raise ControlError(f"unknown parameters for {fault}: {sorted(unknown)}")
+        values = {**FAULT_PARAMS[fault], **params}
         if fault in ("busy", "stall"):
-            count = take("count", 1)
-            operation = take("operation", None)
+            count, operation = values["count"], values["operation"]
             if not isinstance(count, int) or not (operation is None
                                                   or isinstance(operation, str | int)):
                 raise ControlError("count must be an int, operation a name or code")
             self.model.inject_operation_fault(fault, count, operation)
         elif fault == "refuse_movie":
-            mode = take("mode", "busy")
-            if mode not in REMOTE_MOVIE_MODES[1:]:
+            if values["mode"] not in REMOTE_MOVIE_MODES[1:]:
                 raise ControlError(f"refuse_movie mode must be one of {REMOTE_MOVIE_MODES[1:]}")
-            self.model.apply_settings(remote_movie=mode)
+            self.model.apply_settings(remote_movie=values["mode"])
         elif fault == "drop":
             self.drop_host()
         elif fault == "power_off":
             self.model.power_off("control")
         elif fault == "auto_power_off":
-            self.model.apply_settings(auto_poweroff_s=take("after_s", 1.0))
+            self.model.apply_settings(auto_poweroff_s=values["after_s"])
         elif fault == "card_full":
-            self.model.apply_settings(card_free_bytes=take("free_bytes", 0))
+            self.model.apply_settings(card_free_bytes=values["free_bytes"])
         elif fault == "battery_low":
-            self.model.apply_settings(battery_percent=take("percent", 4))
+            self.model.apply_settings(battery_percent=values["percent"])
         elif fault == "body_button":
             self.model.press_body_button()
-        else:
-            raise ControlError(f"unknown fault {fault!r}; known: {', '.join(FAULT_NAMES)}")
-        if params:
-            raise ControlError(f"unknown parameters for {fault}: {sorted(params)}")
 
 
 def _bool(value: object, name: str) -> bool:
