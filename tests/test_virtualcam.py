@@ -28,7 +28,7 @@ CLIP_FOLDER = "/store_00010001/DCIM/100EOS5D"
 
 
 def is_file_added(kind: int, data: Any) -> bool:
-    return kind == gp.GP_EVENT_FILE_ADDED
+    return bool(kind == gp.GP_EVENT_FILE_ADDED)
 
 
 def gp_error_code(call: Any) -> int:

@@ -65,6 +65,12 @@ def call(camera: VirtualEos5D2, code: int, *params: int, data: bytes | None = No
     return reply
 
 
+def data_of(camera: VirtualEos5D2, code: int, *params: int) -> bytes:
+    reply = call(camera, code, *params)
+    assert reply.code == Rc.OK and reply.data is not None
+    return reply.data
+
+
 def set_prop(camera: VirtualEos5D2, code: int, value: int) -> int:
     data = struct.pack("<III", 12, code, value)
     return int(call(camera, Op.EOS_SET_DEVICE_PROP_VALUE_EX, data=data).code)
@@ -81,7 +87,8 @@ def events(camera: VirtualEos5D2) -> list[tuple[int, int, bytes]]:
     """GetEvent records as (code, first parameter, rest), decoded like ptp_unpack_EOS_events."""
     reply = call(camera, Op.EOS_GET_EVENT)
     assert reply.code == Rc.OK and reply.data is not None
-    data, offset, records = reply.data, 0, []
+    data, offset = reply.data, 0
+    records: list[tuple[int, int, bytes]] = []
     while True:
         size, code = struct.unpack_from("<II", data, offset)
         if size == 8 and code == 0:
@@ -125,7 +132,7 @@ def decode_u16_array(data: bytes, offset: int) -> tuple[list[int], int]:
 
 def test_device_info_is_a_5d_mark_ii_as_libgphoto2_parses_it() -> None:
     camera, _ = make_camera()
-    data = call(camera, Op.GET_DEVICE_INFO).data
+    data = data_of(camera, Op.GET_DEVICE_INFO)
     _standard, vendor_id, _version = struct.unpack_from("<HIH", data, 0)
     assert vendor_id == 6
     _desc, offset = decode_ptp_string(data, 8)
@@ -205,7 +212,7 @@ def test_stop_reports_d1b8_then_the_new_mov() -> None:
     assert (storage, fmt, parent) == (STORAGE_ID, ptp.OFC_CANON_MOV, FOLDER_HANDLE)
     assert size == 10 * camera.settings.movie_bytes_per_s
     assert camera.clips[0].handle == handle
-    assert camera.state()["clips"][0]["duration_s"] == 10.0
+    assert camera.clips[0].as_dict()["duration_s"] == 10.0
 
 
 def test_default_clip_limit_is_the_4gb_cap() -> None:
@@ -358,17 +365,17 @@ def test_object_tree_is_dcim_folder_clips() -> None:
     set_prop(camera, Prop.EVF_OUTPUT_DEVICE, ptp.EVF_OUTPUT_PC)
     set_prop(camera, Prop.EVF_RECORD_STATUS, 4)
     set_prop(camera, Prop.EVF_RECORD_STATUS, 0)
-    root = call(camera, Op.GET_OBJECT_HANDLES, STORAGE_ID, 0, ptp.HANDLE_ALL).data
+    root = data_of(camera, Op.GET_OBJECT_HANDLES, STORAGE_ID, 0, ptp.HANDLE_ALL)
     assert root == ptp.u32_array([DCIM_HANDLE])
-    clips = call(camera, Op.GET_OBJECT_HANDLES, STORAGE_ID, 0, FOLDER_HANDLE).data
+    clips = data_of(camera, Op.GET_OBJECT_HANDLES, STORAGE_ID, 0, FOLDER_HANDLE)
     [handle] = struct.unpack_from("<I", clips, 4)
-    info = call(camera, Op.GET_OBJECT_INFO, handle).data
+    info = data_of(camera, Op.GET_OBJECT_INFO, handle)
     storage, fmt = struct.unpack_from("<IH", info, 0)
     parent = struct.unpack_from("<I", info, 38)[0]
     name, _ = decode_ptp_string(info, 52)
     assert (storage, fmt, parent, name) == (STORAGE_ID, ptp.OFC_CANON_MOV, FOLDER_HANDLE,
                                             "MVI_0001.MOV")
-    listing = call(camera, Op.EOS_GET_OBJECT_INFO_EX, STORAGE_ID, FOLDER_HANDLE, 0x100000).data
+    listing = data_of(camera, Op.EOS_GET_OBJECT_INFO_EX, STORAGE_ID, FOLDER_HANDLE, 0x100000)
     count, entry_size, entry_handle = struct.unpack_from("<III", listing, 0)
     assert (count, entry_size, entry_handle) == (1, 56, handle)
     assert listing[4 + 36 : 4 + 48].rstrip(b"\x00") == b"MVI_0001.MOV"
@@ -502,7 +509,7 @@ def test_thm_files_share_the_folder_and_the_card() -> None:
     set_prop(camera, Prop.EVF_RECORD_STATUS, 0)
     assert added_names(events(camera)) == ["MVI_0001.MOV", "MVI_0001.THM"]
     [clip] = camera.clips
-    listing = call(camera, Op.GET_OBJECT_HANDLES, STORAGE_ID, 0, FOLDER_HANDLE).data
+    listing = data_of(camera, Op.GET_OBJECT_HANDLES, STORAGE_ID, 0, FOLDER_HANDLE)
     assert listing == ptp.u32_array([clip.handle, clip.thm_handle])
     assert call(camera, Op.DELETE_OBJECT, clip.thm_handle).code == Rc.OK
     assert camera.clips == [clip] and not clip.thm

@@ -441,7 +441,7 @@ class VirtualEos5D2:
         if "auto_poweroff_s" in changes:
             self.last_activity = now  # the idle timer starts when it is set
         if evf_output is not None:
-            self._set_evf_output(int(evf_output))  # type: ignore[call-overload]
+            self._set_evf_output(int(evf_output))
         if self.battery <= 0:
             self.power_off("battery_empty")
 
