@@ -171,7 +171,7 @@ class CameraWorker:
                 if isinstance(item, Command):
                     self._execute(item)
                 else:
-                    self._forward(self.backend.poll(0))
+                    self._forward(self._poll())
             except CameraGone as exc:
                 self._lose(str(exc))
             except CameraError as exc:
@@ -218,7 +218,7 @@ class CameraWorker:
 
     def _execute(self, command: Command) -> None:
         if command.action == "sync":
-            self._forward(self.backend.poll(0))
+            self._forward(self._poll())
             self.report(CameraState(self.backend.read_recording(), "sync"))
             return
         want = command.action == "start"
@@ -247,12 +247,24 @@ class CameraWorker:
         """Wait for the camera's own report of the new state; read it back if silent."""
         until = self.clock() + self.confirm_s
         while self.clock() < until:
-            reports = self.backend.poll(0)
+            reports = self._poll()
             self._forward(reports)
             if any(isinstance(r, CameraState) and r.recording == want for r in reports):
                 return
             time.sleep(0.005)
         self.report(CameraState(self.backend.read_recording(), "readback"))
+
+    def _poll(self) -> list[CameraState | ClipSaved]:
+        """What the camera queued; a *busy* answer to GetEvent is "no news yet".
+
+        Busy is an answer, so the link is alive: treating it as a lost camera would drop the
+        session, cue ``no-camera`` and re-run the whole connect sequence for nothing.
+        """
+        try:
+            return self.backend.poll(0)
+        except CameraBusy as exc:
+            log.debug("event poll answered busy: %s", exc)
+            return []
 
     def _forward(self, reports: list[CameraState | ClipSaved]) -> None:
         for r in reports:

@@ -164,6 +164,10 @@ class Gphoto2Camera:
             try:
                 kind, data = camera.wait_for_event(timeout_ms)
             except gp.GPhoto2Error as exc:
+                if exc.code == gp.GP_ERROR_CAMERA_BUSY and out:
+                    # GetEvent answered busy while draining: keep what was already read
+                    # (libgphoto2 has handed it over); the camera keeps the rest queued.
+                    return out
                 raise _translate(exc, "polling events", generic_is_gone=True) from exc
             if kind == gp.GP_EVENT_TIMEOUT:
                 return out
