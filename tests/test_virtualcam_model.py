@@ -515,3 +515,18 @@ def test_thm_files_share_the_folder_and_the_card() -> None:
     assert camera.clips == [clip] and not clip.thm
     assert call(camera, Op.DELETE_OBJECT, clip.handle).code == Rc.OK
     assert camera.state()["card_free_bytes"] == camera.settings.card_free_bytes
+
+
+def test_slow_stall_executes_now_and_asks_for_a_late_reply() -> None:
+    camera, _ = make_camera()
+    open_prepared(camera)
+    camera.inject_operation_fault("stall", 1, "SetDevicePropValueEx", reply_after_s=3.0)
+    assert camera.state()["faults"] == [{"fault": "stall", "remaining": 1,
+                                         "operation": "EOS_SET_DEVICE_PROP_VALUE_EX",
+                                         "reply_after_s": 3.0}]
+    data = struct.pack("<III", 12, Prop.EVF_OUTPUT_DEVICE, 2)
+    reply = camera.handle(Operation(Op.EOS_SET_DEVICE_PROP_VALUE_EX, 5, (), data))
+    assert reply == Reply(Rc.OK, delay_s=3.0)
+    assert camera.evf_output == ptp.EVF_OUTPUT_PC  # done at once, only answered late
+    with pytest.raises(ValueError, match="reply_after_s"):
+        camera.inject_operation_fault("busy", 1, None, reply_after_s=1.0)

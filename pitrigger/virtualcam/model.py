@@ -153,21 +153,27 @@ class Clip:
 
 @dataclass
 class OperationFault:
-    """Answer Device Busy, or withhold the answer, for the next ``remaining`` matching ops."""
+    """For the next ``remaining`` matching ops: answer Device Busy ("busy"), or ("stall")
+    withhold the answer (``reply_after_s`` None: never answer, do not execute; a number:
+    execute now, answer that much later, like a slow body)."""
 
     kind: str
     remaining: int
     operation: int | None = None  # None: any operation
+    reply_after_s: float | None = None
 
     def matches(self, code: int) -> bool:
         return self.operation is None or self.operation == code
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        described: dict[str, object] = {
             "fault": self.kind,
             "remaining": self.remaining,
             "operation": None if self.operation is None else ptp.op_name(self.operation),
         }
+        if self.kind == "stall":
+            described["reply_after_s"] = self.reply_after_s
+        return described
 
 
 @dataclass
@@ -385,20 +391,24 @@ class VirtualEos5D2:
     # ------------------------------------------------------------------ faults & settings
 
     def inject_operation_fault(self, kind: str, count: int = 1,
-                               operation: str | int | None = None) -> None:
+                               operation: str | int | None = None,
+                               reply_after_s: float | None = None) -> None:
         if kind not in OPERATION_FAULT_KINDS:
             raise ValueError(f"operation fault must be one of {OPERATION_FAULT_KINDS}")
         if count < 1:
             raise ValueError("count must be >= 1")
-        self.faults.append(OperationFault(kind, count, parse_operation_name(operation)))
+        if reply_after_s is not None and (kind != "stall" or reply_after_s <= 0):
+            raise ValueError("reply_after_s is a positive delay for a stall")
+        self.faults.append(OperationFault(kind, count, parse_operation_name(operation),
+                                          reply_after_s))
 
-    def _take_fault(self, code: int) -> str | None:
+    def _take_fault(self, code: int) -> OperationFault | None:
         for fault in self.faults:
             if fault.matches(code):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self.faults.remove(fault)
-                return fault.kind
+                return fault
         return None
 
     def apply_settings(self, **changes: object) -> None:
@@ -628,10 +638,15 @@ class VirtualEos5D2:
                 Op.EOS_KEEP_DEVICE_ON, Op.OPEN_SESSION):
             self.last_activity = now
         fault = self._take_fault(operation.code)
-        if fault == "stall":
-            return None
-        if fault == "busy":
+        if fault is not None and fault.kind == "busy":
             return Reply(Rc.DEVICE_BUSY)
+        if fault is not None and fault.kind == "stall":
+            if fault.reply_after_s is None:
+                return None
+            return replace(self._execute(operation), delay_s=fault.reply_after_s)
+        return self._execute(operation)
+
+    def _execute(self, operation: Operation) -> Reply:
         if operation.code not in (Op.GET_DEVICE_INFO, Op.OPEN_SESSION) and not self.session_open:
             return Reply(Rc.SESSION_NOT_OPEN)
         handler = self._handlers().get(operation.code)

@@ -65,11 +65,13 @@ class Operation:
 
 @dataclass(frozen=True)
 class Reply:
-    """The camera's answer. ``data`` None means no data phase (errors never carry one)."""
+    """The camera's answer. ``data`` None means no data phase (errors never carry one);
+    ``delay_s`` > 0 asks the transport to send it that much later (a slow camera)."""
 
     code: int
     params: tuple[int, ...] = ()
     data: bytes | None = None
+    delay_s: float = 0.0
 
 
 def encode_packet(packet_type: int, payload: bytes = b"") -> bytes:

@@ -31,6 +31,7 @@ from pitrigger.virtualcam.ptpip import (
     INIT_FAIL_BUSY,
     INIT_FAIL_REJECTED,
     CommandChannel,
+    Operation,
     Packet,
     PacketReader,
     PacketType,
@@ -56,7 +57,7 @@ MAX_CONTROL_LINE = 64 * 1024
 # Every fault ``inject`` knows, with its parameters and their defaults.
 FAULT_PARAMS: dict[str, dict[str, object]] = {
     "busy": {"count": 1, "operation": None},
-    "stall": {"count": 1, "operation": None},
+    "stall": {"count": 1, "operation": None, "reply_after_s": None},
     "refuse_movie": {"mode": "busy"},
     "drop": {},
     "power_off": {},
@@ -80,6 +81,10 @@ class _Connection:
     outgoing: bytearray = field(default_factory=bytearray)
     close_when_flushed: bool = False
     line_buffer: bytearray = field(default_factory=bytearray)
+    # A slow reply (stall with reply_after_s): when it is due and its bytes. The body works
+    # one transaction at a time, so later requests wait in ``backlog`` until it is sent.
+    late_reply: tuple[float, bytes] | None = None
+    backlog: list[Operation] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -228,12 +233,14 @@ class VirtualCameraServer:
     def serve_forever(self) -> None:
         self._running = True
         while self._running:
-            deadline = self.model.next_deadline()
-            timeout = None if deadline is None else max(0.0, deadline - self.model.now())
+            deadlines = [d for d in (self.model.next_deadline(), self._next_late_reply())
+                         if d is not None]
+            timeout = max(0.0, min(deadlines) - self.model.now()) if deadlines else None
             for key, mask in self._selector.select(timeout):
                 self._dispatch(key, mask)
                 if not self._running:
                     break
+            self._send_due_late_replies()
             self.model.poll()
             self._sync_power()
 
@@ -301,17 +308,42 @@ class VirtualCameraServer:
             operation = connection.channel.receive(Packet(packet_type, payload))
             if operation is None:
                 return
-            reply = self.model.handle(operation)
-            name = ptp.op_name(operation.code)
-            if reply is None:
-                log.info("op %s tid=%d params=%s: reply withheld (stall)", name,
-                         operation.transaction_id, operation.params)
-                return
-            log.debug("op %s tid=%d params=%s -> 0x%04X (%s bytes)", name,
-                      operation.transaction_id, [hex(p) for p in operation.params], reply.code,
-                      None if reply.data is None else len(reply.data))
-            self._send(connection, encode_reply(operation.transaction_id, reply))
+            if connection.late_reply is not None:
+                connection.backlog.append(operation)
+            else:
+                self._operate(connection, operation)
         # Nothing is expected from the host on the event connection after its init.
+
+    def _operate(self, connection: _Connection, operation: Operation) -> None:
+        reply = self.model.handle(operation)
+        name = ptp.op_name(operation.code)
+        if reply is None:
+            log.info("op %s tid=%d params=%s: reply withheld (stall)", name,
+                     operation.transaction_id, operation.params)
+            return
+        log.debug("op %s tid=%d params=%s -> 0x%04X (%s bytes, after %.1f s)", name,
+                  operation.transaction_id, [hex(p) for p in operation.params], reply.code,
+                  None if reply.data is None else len(reply.data), reply.delay_s)
+        encoded = encode_reply(operation.transaction_id, reply)
+        if reply.delay_s > 0:
+            connection.late_reply = (self.model.now() + reply.delay_s, encoded)
+        else:
+            self._send(connection, encoded)
+
+    def _next_late_reply(self) -> float | None:
+        dues = [c.late_reply[0] for c in self._connections.values() if c.late_reply]
+        return min(dues) if dues else None
+
+    def _send_due_late_replies(self) -> None:
+        now = self.model.now()
+        for connection in list(self._connections.values()):
+            if connection.late_reply is None or connection.late_reply[0] > now:
+                continue
+            self._send(connection, connection.late_reply[1])
+            connection.late_reply = None
+            while (connection.backlog and connection.late_reply is None
+                   and connection.sock in self._connections):
+                self._operate(connection, connection.backlog.pop(0))
 
     def _handle_init(self, connection: _Connection, packet_type: int, payload: bytes) -> None:
         if packet_type == PacketType.INIT_COMMAND_REQUEST:
@@ -444,10 +476,14 @@ class VirtualCameraServer:
         values = {**FAULT_PARAMS[fault], **params}
         if fault in ("busy", "stall"):
             count, operation = values["count"], values["operation"]
+            delay = values.get("reply_after_s")
             if not isinstance(count, int) or not (operation is None
                                                   or isinstance(operation, str | int)):
                 raise ControlError("count must be an int, operation a name or code")
-            self.model.inject_operation_fault(fault, count, operation)
+            if delay is not None and not isinstance(delay, int | float):
+                raise ControlError("reply_after_s must be a number of seconds")
+            self.model.inject_operation_fault(fault, count, operation,
+                                              None if delay is None else float(delay))
         elif fault == "refuse_movie":
             if values["mode"] not in REMOTE_MOVIE_MODES[1:]:
                 raise ControlError(f"refuse_movie mode must be one of {REMOTE_MOVIE_MODES[1:]}")
