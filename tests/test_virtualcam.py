@@ -357,7 +357,7 @@ def test_battery_drains_while_recording_and_an_empty_one_powers_off(
     camera = live_camera(gphoto, virtual_camera)
     gphoto.set_config(camera, "movierecordtarget", "Card")
     time.sleep(0.5)
-    assert 4 <= virtual_camera.control.state()["battery_percent"] <= 6
+    assert 0 < virtual_camera.control.state()["battery_percent"] < 10  # draining
     deadline = time.monotonic() + 3
     while virtual_camera.control.state()["powered"] and time.monotonic() < deadline:
         time.sleep(0.05)
