@@ -24,7 +24,10 @@ them) and ``on_gesture(name, at)`` for gestures typed by name. Timestamps are
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 import sys
 import threading
 import time
@@ -124,6 +127,7 @@ class TerminalButton:
         self._thread: threading.Thread | None = None
 
     def start(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
+        self.stream = off_fd0(self.stream)
         self._thread = threading.Thread(target=self._read, args=(on_edge, on_gesture),
                                         name="terminal-button", daemon=True)
         self._thread.start()
@@ -160,9 +164,34 @@ class TerminalButton:
                 log.exception("input %r failed", line)
         if self.on_eof is not None and not self._closed.is_set():
             self.on_eof()
+        if self.stream is not sys.stdin:
+            with contextlib.suppress(OSError):
+                self.stream.close()
 
     def close(self) -> None:
         self._closed.set()
+
+
+def off_fd0(stream: TextIO) -> TextIO:
+    """A reader of ``stream``'s file on a descriptor of its own if it sits on fd 0.
+
+    libgphoto2's ``camera.exit()`` closes fd 0 over PTP/IP (see cameras/gphoto2.py). A reader
+    blocked on fd 0 would fail with EBADF and every later line would be lost, so the input
+    moves to a private descriptor and fd 0 is left pointing at /dev/null for libgphoto2 to
+    close.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return stream  # not a real file (tests pass StringIO): nothing to protect
+    if fd != 0:
+        return stream
+    private = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return open(private, encoding=getattr(stream, "encoding", None) or "utf-8",
+                errors="replace")
 
 
 def make_button(config: Config, **terminal_options: object) -> ButtonSource:

@@ -184,12 +184,10 @@ last_good_path = "{tmp_path / 'last-good.toml'}"
 #     OSError: [Errno 9] Bad file descriptor
 # The reader thread is gone and every later press is silently ignored, while the daemon
 # keeps running and answering the camera. _keep_fd0 puts fd 0 back after exit, but a read
-# that lands inside that window fails. Not fixed: pitrigger/buttons.py (e.g. read from a
-# dup of stdin taken at start, and keep reading after an OSError).
+# that lands inside that window fails. Fixed in pitrigger/buttons.py (off_fd0: the terminal
+# source reads a private dup of stdin and leaves /dev/null on fd 0 for libgphoto2).
 
 
-@pytest.mark.xfail(strict=True, reason="bug: terminal button reads fd 0, which "
-                   "libgphoto2's camera.exit() closes (reported; fix belongs in buttons.py)")
 def test_terminal_button_survives_camera_exit_closing_fd0(monkeypatch) -> None:
     read_end, write_end = os.pipe()
     saved = os.dup(0)
