@@ -262,8 +262,10 @@ class Books:
     thread_deaths: int = 0
     cues_unchecked: int = 0
     problems: list[str] = field(default_factory=list)
+    job: int = 0
 
     def problem(self, text: str) -> None:
+        text = f"job {self.job}: {text}"
         if len(self.problems) < 200:
             self.problems.append(text)
         progress(f"PROBLEM {text}")
@@ -281,7 +283,7 @@ class Harness:
         self.workdir = workdir
         self.kill_rate = kill_rate
         self.fault_rate = fault_rate
-        self.books = Books()
+        self.books = Books(job=index)
         self.cam: VirtualCamera | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.haptics: list[tuple[float, str]] = []  # (t read, name) from the daemon's stdout
@@ -304,6 +306,10 @@ class Harness:
                                      stdout=subprocess.PIPE, stderr=log, env=child_env())
         log.close()
         self.killed_by_us = False
+        # Until the new daemon journals what the camera is doing, its belief is unknown:
+        # the quiet period must not come before it is up (presses sent to a daemon still
+        # starting sit in the pipe and arrive later as one squeezed burst of edges).
+        self._last_state_record = "no-camera"
         threading.Thread(target=self._read_stdout, args=(self.proc,), daemon=True).start()
 
     def _read_stdout(self, proc: subprocess.Popen[bytes]) -> None:
@@ -352,11 +358,18 @@ class Harness:
             time.sleep(self.rng.uniform(0.0005, 0.003))
             self.send(settle_to)
 
+    def trace(self, what: str) -> None:
+        """The harness's own timeline (same monotonic clock as the journal's ``mono``)."""
+        with open(self.workdir / "harness.trace", "a", encoding="utf-8") as f:
+            f.write(f"{time.monotonic():.4f} {what}\n")
+
     def press(self) -> None:
+        self.trace(f"press {self.books.presses + 1} down")
         self.send("down")
         if self.rng.random() < 0.5:
             self.bounce("down")
         time.sleep(0.06 + 0.14 * self.rng.random() ** 2)  # hold 60-200 ms
+        self.trace("up")
         self.send("up")
         if self.rng.random() < 0.5:
             self.bounce("up")
@@ -451,6 +464,7 @@ class Harness:
         books.bursts += 1
         self.body_starts = 0
         self.body_presses = 0
+        self.trace(f"burst {books.bursts}")
         n = min(self.rng.randint(1, 5), self.target_presses - books.presses)
         fault_name, inject = (None, None)
         if self.rng.random() < self.fault_rate:
@@ -475,6 +489,7 @@ class Harness:
             fault_threads.append(t)
         if kill_after is not None:
             time.sleep(kill_after)  # mid-command, mid-cue or mid-reconnect
+            self.trace("kill")
             self.kill_daemon()
             self._check_journal_readable()
         for t in fault_threads:
@@ -558,6 +573,8 @@ class Harness:
                 break
             time.sleep(0.05)
         state = self.control.state()
+        self.trace(f"settled={settled} belief={self.daemon_belief(records)} "
+                   f"camera={state['recording']}")
         with self.haptic_lock:
             cues = self.haptics[self.haptic_read:]
             self.haptic_read = len(self.haptics)
