@@ -77,6 +77,7 @@ class Gphoto2Camera:
         self.port = port
         self._camera: gp.Camera | None = None
         self._live_view = False
+        self._cache_is_ours = False
 
     def connect(self) -> CameraConnected:
         self.close()
@@ -139,12 +140,26 @@ class Gphoto2Camera:
         # Set it every time: a preview or the body's own buttons can switch it off.
         self._set(VIEWFINDER_WIDGET, 1)
         self._live_view = True
-        self._set(RECORD_WIDGET, "Card")
+        self._set_record_target("Card")
 
     def stop_recording(self) -> None:
-        self._set(RECORD_WIDGET, "None")
+        self._set_record_target("None")
+
+    def _set_record_target(self, value: str) -> None:
+        self._set(RECORD_WIDGET, value)
+        # libgphoto2 writes an accepted value into its own property cache at once, before
+        # the camera says anything: until a 0xD1B8 event arrives, reading the widget back
+        # would only echo our own request.
+        self._cache_is_ours = True
 
     def read_recording(self) -> bool:
+        """The camera's recording state, never an echo of our own request.
+
+        While the cached value is our own unconfirmed write, the only way to learn the
+        camera's value is a fresh session: its first GetEvent reports every property.
+        """
+        if self._cache_is_ours:
+            return self.connect().recording
         camera = self._require()
         try:
             value = camera.get_single_config(RECORD_WIDGET).get_value()
@@ -177,11 +192,13 @@ class Gphoto2Camera:
             elif kind == gp.GP_EVENT_UNKNOWN and isinstance(data, str):
                 match = _RECORD_EVENT.search(data)
                 if match:
+                    self._cache_is_ours = False  # the camera has spoken: cache is its value
                     value = match.group("value")
                     recording = value == "Card" if value is not None else self.read_recording()
                     out.append(CameraState(recording, "event"))
 
     def close(self) -> None:
+        self._cache_is_ours = False
         camera, self._camera = self._camera, None
         if camera is not None:
             # A dead link has nothing to tidy: its errors are of no interest.
