@@ -166,8 +166,16 @@ class Daemon:
             except queue.Empty:
                 item = None
             now = self.clock()
-            if item is not None:
+            # Handle everything already queued before advancing the clock: after a stall
+            # (a slow fsync) the queued edges carry earlier times, and advancing to `now`
+            # between them would end a debounce lockout before its edges were seen.
+            while item is not None:
                 self._handle(item, now)
+                try:
+                    item = get(block=False)
+                except queue.Empty:
+                    item = None
+                now = self.clock()
             self._advance(now)
             self._flush_records()
 
