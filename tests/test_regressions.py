@@ -220,3 +220,82 @@ def test_terminal_button_survives_camera_exit_closing_fd0(monkeypatch) -> None:
         os.close(write_end)  # EOF ends the reader if it is still alive
         os.dup2(saved, 0)
         os.close(saved)
+
+
+# --- 3. a journal stall made the daemon misread a bounce and drop the next press --------
+#
+# Soak evidence (seed 5003, job 0, burst 156; harness.trace + journal.jsonl): press 455's
+# `gesture` record has mono 2856.1859 and the next record 2856.3566 — one fsync took 170 ms
+# on the loop thread. Press 455's release bounce waited in the inbox meanwhile. The loop then
+# handled one queued edge and ran `_advance(now)` at the *current* time before the next
+# queued edge: the recogniser ended the release's debounce lockout with a stale raw level,
+# took the release for a glitch, and squeezed every later edge to "now" — press 456
+# (down 2856.3589, up 2856.4656, 107 ms) fell into a lockout and produced no gesture at
+# all: no toggle, no cue. On a Pi an SD-card fsync stall does the same.
+# Fixed in pitrigger/daemon.py (Daemon._loop handles every queued input before advancing).
+
+
+class StallingJournal:
+    """A journal whose first write blocks until released (a slow fsync on an SD card)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, dict[str, Any]]] = []
+        self.blocked = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, event: str, fields: dict[str, Any] | None = None) -> None:
+        if event == "gesture" and not self.blocked.is_set():
+            self.blocked.set()
+            self.release.wait(5)
+        self.records.append((event, dict(fields or {})))
+
+    def close(self) -> None:
+        pass
+
+
+class _NullSink:
+    def pattern_started(self, name: str) -> None:
+        pass
+
+    def set_level(self, level: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _NoButton:
+    def start(self, on_edge: Any, on_gesture: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_press_after_a_bouncy_release_survives_a_journal_stall() -> None:
+    journal = StallingJournal()
+    daemon = build_daemon(parse_config(""), button=_NoButton(), sink=_NullSink(),
+                          camera=BusyPollCamera(busy_polls=0), journal=journal)
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    try:
+        assert daemon.first_report.wait(5)
+        t0 = time.monotonic()
+        daemon.edge(True, t0)  # press A: 80 ms
+        daemon.edge(False, t0 + 0.080)
+        assert journal.blocked.wait(5), "press A made no gesture"
+        # While the loop is stuck in the journal: A's release bounce, then press B (100 ms).
+        for i, pressed in enumerate((True, False, True, False)):
+            daemon.edge(pressed, t0 + 0.083 + 0.002 * i)
+        daemon.edge(True, t0 + 0.200)
+        daemon.edge(False, t0 + 0.300)
+        time.sleep(max(0.0, t0 + 0.45 - time.monotonic()))  # the stall outlasts them all
+        journal.release.set()
+        assert wait_for(lambda: sum(1 for e, f in journal.records if e == "gesture") >= 2,
+                        timeout=2), journal.records
+        gestures = [f["gesture"] for e, f in journal.records if e == "gesture"]
+        assert gestures == ["press", "press"]
+    finally:
+        journal.release.set()
+        daemon.stop()
+        thread.join(10)
