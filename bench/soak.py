@@ -112,6 +112,7 @@ sys.exit(main(sys.argv[1:]))
 """
 SETTLE_TIMEOUT_S = 20.0
 QUIET_S = 0.35  # no journal record and no pattern for this long = the daemon has settled
+QUIET_S_AFTER_FAULT = 1.2  # more than the daemon's event poll (0.5 s) + first reconnect
 RESET_EVERY = 40  # bursts between card swaps (keeps the camera's clip list, and its state, small)
 
 
@@ -477,6 +478,7 @@ class Harness:
         # The fault lands at a random moment: before, between or during the presses.
         slot = self.rng.randint(0, n)
         fault_threads: list[threading.Thread] = []
+        self.fault_in_burst = fault_name
         kill_after = (self.rng.uniform(0.0, 1.5) if self.rng.random() < self.kill_rate
                       else None)
         for i in range(n):
@@ -500,7 +502,6 @@ class Harness:
         for t in fault_threads:
             t.join(10)
         self.presses_in_burst = n
-        self.fault_in_burst = fault_name
         self.killed_in_burst = kill_after is not None
         if kill_after is not None:
             self.start_daemon()
@@ -578,7 +579,9 @@ class Harness:
                     last_activity = max(last_activity, self.haptics[-1][0])
             state = self.control.state()
             belief = self.daemon_belief(records[belief_from:])
-            if (time.monotonic() - last_activity >= QUIET_S and state["powered"]
+            # After a fault the daemon may not have noticed yet: it polls every 0.5 s.
+            quiet_s = QUIET_S_AFTER_FAULT if getattr(self, "fault_in_burst", None) else QUIET_S
+            if (time.monotonic() - last_activity >= quiet_s and state["powered"]
                     and not state["faults"] and belief == state["recording"]):
                 settled = True
                 break
@@ -589,6 +592,9 @@ class Harness:
         with self.haptic_lock:
             cues = self.haptics[self.haptic_read:]
             self.haptic_read = len(self.haptics)
+        # The daemon prints a pattern before it journals it: pick up those last records.
+        time.sleep(0.05)
+        records += self.journal.read()
         if hasattr(self, "baseline") and note_events:
             self.account(records, cues, state, settled, self.daemon_belief(records[belief_from:]))
         elif not settled:
