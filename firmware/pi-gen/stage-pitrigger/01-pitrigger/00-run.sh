@@ -41,13 +41,6 @@ install -D -m 0644 files/60-pitrigger.rules "${ROOTFS_DIR}/etc/udev/rules.d/60-p
 install -D -m 0755 files/pitrigger-data-partition \
 	"${ROOTFS_DIR}/usr/local/sbin/pitrigger-data-partition"
 
-# The data partition (journal, last-good config, clip copies) is made on first boot in the
-# card's free space. nofail + a short device timeout: the daemon runs without it.
-fstab_line="LABEL=PTDATA  /var/lib/pitrigger  ext4  defaults,noatime,nofail,x-systemd.device-timeout=10s,commit=5  0  2"
-if ! grep -q '^LABEL=PTDATA' "${ROOTFS_DIR}/etc/fstab" 2>/dev/null; then
-	echo "${fstab_line}" >> "${ROOTFS_DIR}/etc/fstab"
-fi
-
 # The one file the user edits, on the FAT boot partition.
 install -d -m 0755 "${ROOTFS_DIR}/boot/firmware"
 install -m 0644 "${default_config}" "${ROOTFS_DIR}/boot/firmware/pitrigger.toml"
