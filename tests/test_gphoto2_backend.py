@@ -124,3 +124,38 @@ def test_read_back_after_an_unconfirmed_write_asks_the_camera_not_the_cache(monk
     assert camera._camera.get_single_config("movierecordtarget").get_value() == "Card"
     assert camera.read_recording() is False  # the body's truth, from a fresh session
     assert reconnects == ["connect"]
+
+
+def test_live_view_switched_off_on_the_body_is_switched_on_again(camera, virtual_camera) -> None:
+    camera.connect()
+    camera.start_recording()
+    camera.stop_recording()
+    poll_until(camera, lambda seen: any(isinstance(r, ClipSaved) for r in seen))
+    virtual_camera.control.set(evf_output=0)  # the user pressed the live view button
+    camera.poll(0)  # the worker's next idle poll brings the d1b0 change
+    camera.start_recording()
+    poll_until(camera, lambda seen: CameraState(True, "event") in seen)
+    assert virtual_camera.control.state()["live_view"]
+
+
+def test_live_view_switched_off_unseen_costs_one_busy_answer(camera, virtual_camera) -> None:
+    camera.connect()
+    camera.start_recording()
+    camera.stop_recording()
+    poll_until(camera, lambda seen: any(isinstance(r, ClipSaved) for r in seen))
+    virtual_camera.control.set(evf_output=0)
+    with pytest.raises(CameraBusy):  # no start without live view; the worker retries...
+        camera.start_recording()
+    camera.start_recording()  # ...and the retry looks again and switches it on
+    poll_until(camera, lambda seen: CameraState(True, "event") in seen)
+
+
+def test_viewfinder_is_not_rewritten_while_live_view_is_on(camera, virtual_camera) -> None:
+    camera.connect()
+    camera.start_recording()
+    camera.stop_recording()
+    poll_until(camera, lambda seen: any(isinstance(r, ClipSaved) for r in seen))
+    before = virtual_camera.control.state()["operations"]["EOS_SET_DEVICE_PROP_VALUE_EX"]
+    camera.start_recording()
+    after = virtual_camera.control.state()["operations"]["EOS_SET_DEVICE_PROP_VALUE_EX"]
+    assert after - before == 1  # only movierecordtarget

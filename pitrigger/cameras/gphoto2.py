@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 RECORD_WIDGET = "movierecordtarget"
 VIEWFINDER_WIDGET = "viewfinder"
+OUTPUT_WIDGET = "output"  # EVFOutputDevice 0xD1B0: "viewfinder" always reads 0 on EOS
+_OUTPUT_EVENT = re.compile(r'd1b0 changed, "output" to "(?P<value>[^"]*)"', re.IGNORECASE)
 _RECORD_EVENT = re.compile(r'd1b8 changed(?:, "movierecordtarget" to "(?P<value>[^"]*)")?',
                            re.IGNORECASE)
 
@@ -76,8 +78,9 @@ class Gphoto2Camera:
     def __init__(self, port: str = "usb") -> None:
         self.port = port
         self._camera: gp.Camera | None = None
-        self._live_view = False
+        self._widgets: dict[str, gp.CameraWidget] = {}
         self._cache_is_ours = False
+        self._live_view_on: bool | None = None  # from d1b0 events; None: not known
 
     def connect(self) -> CameraConnected:
         self.close()
@@ -89,7 +92,6 @@ class Gphoto2Camera:
         except gp.GPhoto2Error as exc:
             raise _translate(exc, f"opening {self.port}", generic_is_gone=True) from exc
         self._camera = camera
-        self._live_view = False
         try:
             model = self._model(camera)
             recording = self.read_recording()
@@ -129,18 +131,39 @@ class Gphoto2Camera:
     def _set(self, name: str, value: str | int) -> None:
         camera = self._require()
         try:
-            widget = camera.get_single_config(name)
+            # Widgets are kept for the session: fetching one costs a camera round trip,
+            # and a press is waiting.
+            widget = self._widgets.get(name)
+            if widget is None:
+                widget = self._widgets[name] = camera.get_single_config(name)
             widget.set_value(value)
             camera.set_single_config(name, widget)
         except gp.GPhoto2Error as exc:
             raise _translate(exc, f"setting {name}={value}", generic_is_gone=False) from exc
 
+    def _live_view_to_pc(self) -> bool:
+        """Whether the camera reports its live view going to the PC (EVFOutputDevice = 2).
+
+        Known from the camera's own d1b0 events when it has sent one; asked otherwise.
+        """
+        if self._live_view_on is not None:
+            return self._live_view_on
+        try:
+            return bool(self._require().get_single_config(OUTPUT_WIDGET).get_value() == "PC")
+        except gp.GPhoto2Error:
+            return False  # no such widget on this body: set the viewfinder to be sure
+
     def start_recording(self) -> None:
         # Live view on the PC output is the precondition for movie recording on this body.
-        # Set it every time: a preview or the body's own buttons can switch it off.
-        self._set(VIEWFINDER_WIDGET, 1)
-        self._live_view = True
-        self._set_record_target("Card")
+        # Checked every time (the body's own buttons or a preview can switch it off), set
+        # only when it is not on: a write costs more than a look.
+        if not self._live_view_to_pc():
+            self._set(VIEWFINDER_WIDGET, 1)
+        try:
+            self._set_record_target("Card")
+        except CameraBusy:
+            self._live_view_on = None  # perhaps live view went off unseen: look again
+            raise
 
     def stop_recording(self) -> None:
         self._set_record_target("None")
@@ -190,15 +213,21 @@ class Gphoto2Camera:
             if kind == gp.GP_EVENT_FILE_ADDED:
                 out.append(ClipSaved(f"{data.folder.rstrip('/')}/{data.name}"))
             elif kind == gp.GP_EVENT_UNKNOWN and isinstance(data, str):
-                match = _RECORD_EVENT.search(data)
-                if match:
+                if match := _OUTPUT_EVENT.search(data):
+                    self._live_view_on = match.group("value") == "PC"
+                elif match := _RECORD_EVENT.search(data):
                     self._cache_is_ours = False  # the camera has spoken: cache is its value
                     value = match.group("value")
                     recording = value == "Card" if value is not None else self.read_recording()
                     out.append(CameraState(recording, "event"))
+                    # Hand a recording change over at once (a press may be waiting on it);
+                    # whatever else is queued comes with the next poll.
+                    return out
 
     def close(self) -> None:
         self._cache_is_ours = False
+        self._live_view_on = None
+        self._widgets.clear()
         camera, self._camera = self._camera, None
         if camera is not None:
             # A dead link has nothing to tidy: its errors are of no interest.
