@@ -245,6 +245,7 @@ main() {
 	else
 		build_base "${base}"
 		log "base layer built in $((SECONDS - t0)) s"
+		find "${cache}" -maxdepth 1 -name 'base-*.tar.zst' ! -name "${base##*/}" -delete
 	fi
 
 	export ROOTFS_DIR="${build}/rootfs"
