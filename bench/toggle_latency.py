@@ -181,7 +181,7 @@ def daemon_phase(cam: Any, cycles: int, workdir: Path) -> dict[str, list[float]]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cycles", type=int, default=200, help="daemon start/stop cycles")
+    parser.add_argument("--cycles", type=int, default=100, help="daemon start/stop cycles")
     parser.add_argument("--cli-cycles", type=int, default=20, help="CLI start/stop cycles")
     args = parser.parse_args(argv)
 
