@@ -120,11 +120,12 @@ main() {
 		|| [ "${poweroff}" != ok ]; then
 		status=FAIL
 	fi
-	summary="boot-test ${status}: active at $(get ok active at)"
-	summary+=", ready at $(get ok ready at) (uptime)"
+	val() { sed -n "s/^PTBT .* $1=\([^ ]*\).*/\1/p" "${work}/results.txt" | head -1; }
+	summary="boot-test ${status}: READY=1 at $(val ready_notified_at)"
+	summary+=", haptic ready at $(val haptic_ready_at) after kernel start"
 	summary+=", config from FAT $(grep -q '^PTBT ok config-from-fat' "${work}/results.txt" && echo yes || echo NO)"
-	summary+=", watchdog restart $(get ok watchdog-restart seconds) s"
-	summary+=", $(sed -n 's/^PTBT info \(libgphoto2=[^ ]*\).*/\1/p' "${work}/results.txt")"
+	summary+=", watchdog restart to ready $(val seconds) s"
+	summary+=", libgphoto2 $(val libgphoto2)"
 	summary+=", power-off path ${poweroff}, qemu wall ${wall} s (rc ${rc})"
 	echo "${summary}"
 	if [ "${status}" != PASS ]; then

@@ -48,9 +48,18 @@ wait_until 300 is_active
 check active $? "state=$(prop ActiveState) sub=$(prop SubState) at=$(uptime_s)s restarts=$(prop NRestarts)"
 [ "${fail}" -eq 0 ] || finish
 
+mono() { awk -v u="$(systemctl show -p "$1" --value "$2")" 'BEGIN { printf "%.2f", u / 1e6 }'; }
+say "info service_activating_at=$(mono InactiveExitTimestampMonotonic pitrigger.service)s \
+ready_notified_at=$(mono ActiveEnterTimestampMonotonic pitrigger.service)s"
+say "info userspace_at=$(awk -v u="$(systemctl show -p UserspaceTimestampMonotonic --value)" \
+	'BEGIN { printf "%.2f", u / 1e6 }')s"
+
 # 2. It reaches `ready` against the virtual camera (haptic ready = camera connected).
 wait_until 300 has_ready 1
-check ready $? "at=$(uptime_s)s"
+rc=$?
+first_ready="$(journalctl -b -u pitrigger.service -o short-monotonic --no-pager \
+	| grep -m1 'haptic ready' | sed 's/^\[ *\([0-9.]*\)\].*/\1/')"
+check ready "${rc}" "haptic_ready_at=${first_ready}s"
 [ "${fail}" -eq 0 ] || finish
 
 # 3. Its config came from the FAT boot partition (the port there is the virtual camera's).
@@ -89,9 +98,15 @@ restarted() {
 wait_until 300 restarted
 back_at="$(uptime_s)"
 watchdog_log="$(journalctl -b -u pitrigger.service -o cat --no-pager | grep -ci 'watchdog timeout')"
+journalctl -b -o short-monotonic --no-pager -u pitrigger.service \
+	| grep -iE 'watchdog|SIGABRT|core-dump|Fatal Python|Scheduled restart|haptic ready' | tail -8 \
+	| sed 's/^/PTBT info wd /' >/dev/console
+last_ready="$(journalctl -b -u pitrigger.service -o short-monotonic --no-pager \
+	| grep 'haptic ready' | tail -1 | sed 's/^\[ *\([0-9.]*\)\].*/\1/')"
 [ "$(prop MainPID)" != "${pid}" ] && [ "$(prop NRestarts)" -gt "${restarts}" ] \
 	&& [ "$(ready_count)" -gt "${before}" ] && [ "${watchdog_log}" -ge 1 ]
-check watchdog-restart $? "frozen_at=${frozen_at}s ready_again_at=${back_at}s \
-seconds=$(echo "${back_at} ${frozen_at}" | awk '{printf "%.1f", $1 - $2}') restarts=$(prop NRestarts)"
+check watchdog-restart $? "frozen_at=${frozen_at}s ready_again_at=${last_ready}s \
+seconds=$(echo "${last_ready} ${frozen_at}" | awk '{printf "%.1f", $1 - $2}') restarts=$(prop NRestarts) \
+seen_at=${back_at}s"
 
 finish
