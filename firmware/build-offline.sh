@@ -117,12 +117,22 @@ base_key() {
 build_base() {
 	local out="$1" pkgs
 	export ROOTFS_DIR="${build}/base"
+	# (The .debs stay in cache/debs, bind-mounted as the chroot's apt archive: no apt-get clean.)
 	rm -rf "${ROOTFS_DIR}"
 	mkdir -p "${ROOTFS_DIR}" "${cache}/debs"
 	log "debootstrap ${SUITE} arm64 (first stage)"
-	debootstrap --arch=arm64 --variant=minbase --foreign --cache-dir="${cache}/debs" \
-		"${SUITE}" "${ROOTFS_DIR}" "${MIRROR}" >"${build}/debootstrap.log" 2>&1 \
-		|| { tail -20 "${build}/debootstrap.log" >&2; exit 1; }
+	local try
+	for try in 1 2 3; do # the mirror sometimes serves a corrupt .deb: try again
+		if debootstrap --arch=arm64 --variant=minbase --foreign --cache-dir="${cache}/debs" \
+			"${SUITE}" "${ROOTFS_DIR}" "${MIRROR}" >"${build}/debootstrap.log" 2>&1; then
+			break
+		fi
+		tail -5 "${build}/debootstrap.log" >&2
+		[ "${try}" -lt 3 ] || exit 1
+		log "debootstrap failed; retrying"
+		rm -rf "${ROOTFS_DIR}"
+		mkdir -p "${ROOTFS_DIR}"
+	done
 	log "debootstrap second stage (qemu-user)"
 	unshare --mount --propagation private -- \
 		chroot "${ROOTFS_DIR}" /debootstrap/debootstrap --second-stage >>"${build}/debootstrap.log" 2>&1 \
@@ -154,11 +164,10 @@ build_base() {
 		dpkg-divert --local --rename --add /usr/sbin/update-initramfs
 		printf '#!/bin/sh\necho "update-initramfs: deferred by build-offline.sh"\n' >/usr/sbin/update-initramfs
 		chmod 0755 /usr/sbin/update-initramfs
-		apt-get update -q
-		apt-get install -y -q --no-install-recommends ${BASE_PACKAGES[*]} ${pkgs[*]}
+		apt-get -o Acquire::Retries=3 update -q
+		apt-get -o Acquire::Retries=3 install -y -q --no-install-recommends ${BASE_PACKAGES[*]} ${pkgs[*]}
 		rm -f /usr/sbin/update-initramfs
 		dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
-		apt-get clean
 	EOF
 	log "initramfs (once)"
 	on_chroot >>"${build}/base-apt.log" 2>&1 <<<'update-initramfs -c -k all' \
