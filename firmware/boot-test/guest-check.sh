@@ -77,10 +77,17 @@ check overlay-root $? "root=${root_fs} lower=${lower_opts%%,*}"
 data="$(findmnt -nro SOURCE,FSTYPE,LABEL /var/lib/pitrigger || true)"
 [[ "${data}" == *" ext4 PTDATA" ]]
 check data-partition $? "mount='${data}'"
-journal="$(stat -c %s /var/lib/pitrigger/journal.jsonl 2>/dev/null || echo none)"
+journal="$(stat -c %s /var/lib/pitrigger/journal.jsonl 2>/dev/null || echo 0)"
+[ "${journal}" -gt 0 ]
+check event-journal-on-data $? "bytes=${journal}"
+main_pid="$(prop MainPID)"
+user="$(ps -o user= -p "${main_pid}" | tr -d ' ')"
+cwd="$(readlink "/proc/${main_pid}/cwd")"
+[ "${user}" = pitrigger ] && [ "${cwd}" = /run/pitrigger ]
+check unprivileged $? "user=${user} cwd=${cwd} groups=$(id -nG pitrigger | tr ' ' ,)"
 libgphoto2="$(/opt/pitrigger/venv/bin/python -c \
 	'import gphoto2 as g; print(g.gp_library_version(g.GP_VERSION_SHORT)[0])' 2>&1)"
-say "info libgphoto2=${libgphoto2} event_journal_bytes=${journal} kernel=$(uname -r)"
+say "info libgphoto2=${libgphoto2} kernel=$(uname -r)"
 exposure="$(systemd-analyze security pitrigger.service 2>/dev/null | sed -n 's/.*Overall exposure level for pitrigger.service: \([0-9.]*\).*/\1/p')"
 say "info exposure_in_guest_with_test_dropin=${exposure}"
 
