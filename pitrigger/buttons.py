@@ -2,7 +2,7 @@
 
 Sources (``[button] source`` in the config):
 
-* ``gpio`` — :class:`GpioButton`, a gpiozero ``Button`` on a BCM pin wired to ground.
+* ``gpio`` — :class:`GpioButton`, a gpiozero input on a BCM pin, button to ground.
 * ``terminal`` — :class:`TerminalButton`, lines on a text stream (stdin): the desktop way
   to try the product, and how ``pitrigger demo < script.txt`` runs without a person.
 
@@ -68,27 +68,30 @@ def guarded(what: str, func: Callable[[], None]) -> Callable[[], None]:
 class GpioButton:
     """A momentary button between BCM ``pin`` and ground, using the internal pull-up.
 
-    No ``bounce_time``: mock pins ignore it and lgpio's filter delays every edge; the
-    gesture recogniser debounces instead, without delaying a clean edge.
+    A gpiozero ``DigitalInputDevice`` (what ``Button`` is built on) rather than ``Button``:
+    ``Button``'s hold thread wakes the daemon ten times a second to time holds, which the
+    gesture recogniser already does without waking. No ``bounce_time`` either: mock pins
+    ignore it and lgpio's filter delays every edge; the recogniser debounces without
+    delaying a clean edge.
     """
 
     def __init__(self, pin: int, *, pull_up: bool = True) -> None:
-        from gpiozero import Button  # deferred: pin factory set-up costs start-up time
+        from gpiozero import DigitalInputDevice  # deferred: pin factory set-up is costly
 
-        self.device = Button(pin, pull_up=pull_up, bounce_time=None)
+        self.device = DigitalInputDevice(pin, pull_up=pull_up, bounce_time=None)
 
     @property
     def is_pressed(self) -> bool:
-        return bool(self.device.is_pressed)
+        return bool(self.device.is_active)
 
     def start(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
-        self.device.when_pressed = guarded("press", lambda: on_edge(True, time.monotonic()))
-        self.device.when_released = guarded("release",
-                                            lambda: on_edge(False, time.monotonic()))
+        self.device.when_activated = guarded("press", lambda: on_edge(True, time.monotonic()))
+        self.device.when_deactivated = guarded("release",
+                                               lambda: on_edge(False, time.monotonic()))
 
     def close(self) -> None:
-        self.device.when_pressed = None
-        self.device.when_released = None
+        self.device.when_activated = None
+        self.device.when_deactivated = None
         self.device.close()
 
 

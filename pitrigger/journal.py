@@ -1,7 +1,8 @@
 """The journal: one JSON object per line, appended, flushed and fsync'd per record.
 
 Records are rare (a gesture, a state change, a clip), so syncing each costs the SD card
-little and a pulled battery or ``kill -9`` loses at most the line being written.
+little; a pulled battery or ``kill -9`` loses at most the lines not yet written (the
+daemon's writer thread is milliseconds behind).
 :func:`read_journal` skips a torn last line instead of failing on it.
 
 >>> import tempfile, os
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,20 +27,47 @@ log = logging.getLogger(__name__)
 
 
 class Journal:
-    """Appends records to ``path``; rotates to ``path.1`` past ``max_bytes``."""
+    """Appends records to ``path``; rotates to ``path.1`` past ``max_bytes``.
+
+    With ``background`` (the daemon's choice) a writer thread does the writing and the
+    fsync, so a slow SD card never delays a haptic cue: :meth:`write` only stamps the record
+    and queues it. :meth:`close` writes out everything queued.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, max_bytes: int = 1_000_000,
-                 fsync: bool = True) -> None:
+                 fsync: bool = True, background: bool = False) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
         self.fsync = fsync
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - long-lived
+        self._queue: queue.SimpleQueue[str | None] | None = None
+        self._writer: threading.Thread | None = None
+        if background:
+            self._queue = queue.SimpleQueue()
+            self._writer = threading.Thread(target=self._write_queued, name="journal",
+                                            daemon=True)
+            self._writer.start()
 
     def write(self, event: str, fields: dict[str, Any] | None = None) -> None:
         record = {"t": round(time.time(), 3), "mono": round(time.monotonic(), 4),
                   "event": event, **(fields or {})}
-        self._file.write(json.dumps(record, separators=(",", ":"), default=str) + "\n")
+        line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
+        if self._queue is not None:
+            self._queue.put(line)
+        else:
+            self._append(line)
+
+    def _write_queued(self) -> None:
+        assert self._queue is not None
+        while (line := self._queue.get()) is not None:
+            try:
+                self._append(line)
+            except OSError as exc:  # a full or failing card must not end the daemon
+                log.error("journal write failed: %s", exc)
+
+    def _append(self, line: str) -> None:
+        self._file.write(line)
         self._file.flush()
         if self.fsync:
             os.fsync(self._file.fileno())
@@ -50,6 +80,9 @@ class Journal:
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
 
     def close(self) -> None:
+        if self._queue is not None and self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(10)
         self._file.close()
 
 
@@ -68,7 +101,7 @@ def open_journal(path: str) -> Journal | NullJournal:
     if not path:
         return NullJournal()
     try:
-        return Journal(path)
+        return Journal(path, background=True)
     except OSError as exc:
         log.warning("journal disabled: cannot write %s: %s", path, exc)
         return NullJournal()

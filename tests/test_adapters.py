@@ -248,3 +248,31 @@ def test_picamera2_unwritable_output_is_refused(tmp_path: Path) -> None:
     cam.connect()
     with pytest.raises(CameraRefused, match="cannot write clips"):
         cam.start_recording()
+
+
+def test_background_journal_writes_everything_by_close(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl", background=True)
+    for i in range(50):
+        journal.write("gesture", {"i": i})
+    journal.close()
+    assert [r["i"] for r in read_journal(tmp_path / "j.jsonl")] == list(range(50))
+
+
+def test_background_journal_syncs_off_the_callers_thread(tmp_path: Path,
+                                                          monkeypatch) -> None:
+    # The daemon loop writes records right after setting the motor: a slow SD card fsync
+    # on that thread would delay the next cue.
+    syncing_threads: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        syncing_threads.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    journal = Journal(tmp_path / "j.jsonl", background=True)
+    journal.write("state", {"state": "recording"})
+    journal.write("haptic", {"name": "recording"})
+    journal.close()
+    assert syncing_threads == ["journal", "journal"]
+    assert [r["event"] for r in read_journal(tmp_path / "j.jsonl")] == ["state", "haptic"]
