@@ -13,14 +13,29 @@
 #   2. the stage's scripts (wheel, venv, units, config, headless tweaks) and the image: every
 #      build, a few minutes.
 #
-# Environment: SUITE (trixie), MIRROR (http://deb.debian.org/debian), PITRIGGER_SRC (this
-# repository), NO_HOST_DEPS=1 to skip apt-installing the host tools.
+# Environment: SUITE (trixie); MIRROR and SECURITY_MIRROR (default: the Debian mirrors this
+# machine's apt uses); PITRIGGER_SRC (this repository); NO_HOST_DEPS=1 to skip apt-installing
+# the host tools.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "${here}/.." && pwd)"
 SUITE="${SUITE:-trixie}"
-MIRROR="${MIRROR:-http://deb.debian.org/debian}"
+
+# The Debian archive ("debian") or security ("debian-security") URI this machine's apt uses.
+host_debian_uri() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "${f}" ] || continue
+		awk -v want="$1" '/^(URIs:|deb )/ {
+			for (i = 2; i <= NF; i++) if ($i ~ "^https?://" && $i ~ ("/" want "/?$")) {
+				sub("/$", "", $i); print $i; exit
+			}
+		}' "${f}"
+	done | head -1
+}
+MIRROR="${MIRROR:-$(host_debian_uri debian)}"
+SECURITY_MIRROR="${SECURITY_MIRROR:-$(host_debian_uri debian-security)}"
 cache="${here}/cache"
 build="${here}/build"
 stage="${here}/pi-gen/stage-pitrigger"
@@ -108,7 +123,7 @@ packages_in() { sed -e 's/#.*//' "$@" | tr -s '[:blank:]' '\n' | sed '/^$/d'; }
 
 base_key() {
 	{
-		echo "${SUITE} ${MIRROR} ${BASE_PACKAGES[*]}"
+		echo "${SUITE} ${MIRROR} ${SECURITY_MIRROR} ${BASE_PACKAGES[*]}"
 		declare -f build_base
 		stage_package_files | while read -r f; do echo "${f#"${stage}"}"; cat "${f}"; done
 	} | sha256sum | cut -c1-16
@@ -144,13 +159,17 @@ build_base() {
 		Suites: ${SUITE} ${SUITE}-updates
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-		Types: deb
-		URIs: http://deb.debian.org/debian-security
-		Suites: ${SUITE}-security
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
+	if [ -n "${SECURITY_MIRROR}" ]; then
+		cat >>"${ROOTFS_DIR}/etc/apt/sources.list.d/debian.sources" <<-EOF
+
+			Types: deb
+			URIs: ${SECURITY_MIRROR}
+			Suites: ${SUITE}-security
+			Components: main
+			Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		EOF
+	fi
 	# No services start in the chroot; no initramfs per package (each costs minutes under
 	# qemu-user): update-initramfs is diverted while installing and run once at the end.
 	printf '#!/bin/sh\nexit 101\n' >"${ROOTFS_DIR}/usr/sbin/policy-rc.d"
@@ -244,6 +263,10 @@ assemble_image() {
 
 main() {
 	need_root
+	if [ -z "${MIRROR}" ]; then
+		echo "no Debian mirror in this machine's apt sources: set MIRROR=<uri of a Debian mirror>" >&2
+		exit 1
+	fi
 	[ "${NO_HOST_DEPS:-0}" = 1 ] || host_deps
 	mkdir -p "${cache}" "${build}"
 	local t0=${SECONDS} key base img="${build}/pitrigger-virt.img" sub id
