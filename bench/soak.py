@@ -325,6 +325,10 @@ class Harness:
 
     def send(self, line: str) -> None:
         assert self.proc is not None and self.proc.stdin is not None
+        if line in ("down", "up"):
+            # Stamp the edge when it happens (CLOCK_MONOTONIC, shared with the daemon), as a
+            # GPIO pin's tick does: the daemon's reader may be scheduled late.
+            line = f"{line} {time.monotonic():.6f}"
         try:
             self.proc.stdin.write(line.encode() + b"\n")
             self.proc.stdin.flush()

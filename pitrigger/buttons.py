@@ -49,54 +49,53 @@ class ButtonSource(Protocol):
     def close(self) -> None: ...
 
 
-def guarded(what: str, func: Callable[[], None]) -> Callable[[], None]:
-    """Wrap a GPIO callback so that no exception can ever leave it.
-
-    lgpio runs every gpiozero callback on one shared notify thread; an exception escaping
-    any of them kills that thread and every later edge is silently lost.
-    """
-
-    def callback() -> None:
-        try:
-            func()
-        except Exception:  # nothing may reach the notify thread
-            log.exception("%s callback failed (edge dropped, button still live)", what)
-
-    return callback
-
-
 class GpioButton:
     """A momentary button between BCM ``pin`` and ground, using the internal pull-up.
 
-    A gpiozero ``DigitalInputDevice`` (what ``Button`` is built on) rather than ``Button``:
+    Edges are taken from the pin itself (gpiozero's ``pin.when_changed`` gets the tick at
+    which the edge happened — with lgpio, the kernel's timestamp), not stamped when Python
+    gets round to the callback: libgphoto2 holds the GIL in some calls, and an edge stamped
+    late would make a real press look like contact bounce. A plain input, not ``Button``:
     ``Button``'s hold thread wakes the daemon ten times a second to time holds, which the
-    gesture recogniser already does without waking. No ``bounce_time`` either: mock pins
-    ignore it and lgpio's filter delays every edge; the recogniser debounces without
-    delaying a clean edge.
+    gesture recogniser already does without waking. No ``bounce_time``: mock pins ignore it
+    and lgpio's filter delays every edge; the recogniser debounces without delaying one.
     """
 
     def __init__(self, pin: int, *, pull_up: bool = True) -> None:
         from gpiozero import DigitalInputDevice  # deferred: pin factory set-up is costly
 
+        self.pull_up = pull_up
         self.device = DigitalInputDevice(pin, pull_up=pull_up, bounce_time=None)
+        self._on_edge: EdgeHandler | None = None
 
     @property
     def is_pressed(self) -> bool:
         return bool(self.device.is_active)
 
     def start(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
-        self.device.when_activated = guarded("press", lambda: on_edge(True, time.monotonic()))
-        self.device.when_deactivated = guarded("release",
-                                               lambda: on_edge(False, time.monotonic()))
+        self._on_edge = on_edge
+        # A bound method: gpiozero keeps only a weak reference to the handler.
+        self.device.pin.when_changed = self._pin_changed
+
+    def _pin_changed(self, ticks: float, state: int) -> None:
+        # Guarded: an exception must never reach lgpio's shared notify thread.
+        try:
+            factory = self.device.pin_factory
+            late_s = min(max(factory.ticks_diff(factory.ticks(), ticks), 0.0), 5.0)
+            pressed = bool(state) != self.pull_up  # pulled up: pressed reads low
+            if self._on_edge is not None:
+                self._on_edge(pressed, time.monotonic() - late_s)
+        except Exception:
+            log.exception("button callback failed (edge dropped, button still live)")
 
     def close(self) -> None:
-        self.device.when_activated = None
-        self.device.when_deactivated = None
+        self.device.pin.when_changed = None
+        self._on_edge = None
         self.device.close()
 
 
 TERMINAL_HELP = (
-    "enter: press | press, double, hold, long-hold, very-long-hold | down, up (raw edges) "
+    "enter: press | press, double, hold, long-hold, very-long-hold | down, up [T] (raw edges) "
     "| wait SECONDS | quit"
 )
 
@@ -105,7 +104,8 @@ class TerminalButton:
     """Reads one command per line from ``stream`` on its own thread.
 
     An empty line or ``press`` is a press; any gesture name is that gesture; ``down`` and
-    ``up`` are raw edges (for exact timing in scripts); ``wait 1.5`` pauses a script;
+    ``up`` are raw edges (for exact timing in scripts; ``down T`` gives the edge's
+    ``time.monotonic()`` stamp); ``wait 1.5`` pauses a script;
     ``#`` starts a comment. Lines starting with a word in ``extra`` go to that handler (the
     demo uses ``camera …`` to poke the virtual camera). ``on_eof`` runs at end of input.
     """
@@ -150,8 +150,11 @@ class TerminalButton:
                     continue
                 elif word in self.gestures and not rest:
                     on_gesture(word, time.monotonic())
-                elif line in ("down", "up"):
-                    on_edge(line == "down", time.monotonic())
+                elif word in ("down", "up"):
+                    # "down 1234.5678": when the edge happened (CLOCK_MONOTONIC seconds,
+                    # as time.monotonic() gives), so a script's timing survives a reader
+                    # that is scheduled late.
+                    on_edge(word == "down", float(rest) if rest else time.monotonic())
                 elif word == "wait":
                     self._closed.wait(float(rest))
                 elif word == "quit":
