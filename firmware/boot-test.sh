@@ -127,6 +127,9 @@ main() {
 	summary+=", watchdog restart to ready $(val seconds) s"
 	summary+=", libgphoto2 $(val libgphoto2)"
 	summary+=", power-off path ${poweroff}, qemu wall ${wall} s (rc ${rc})"
+	if [ "${status}" != PASS ]; then
+		summary+=", failed: $(sed -n 's/^PTBT FAIL \([^ ]*\).*/\1/p' "${work}/results.txt" | paste -sd, -)"
+	fi
 	echo "${summary}"
 	if [ "${status}" != PASS ]; then
 		log "console log: ${work}/console.log"
