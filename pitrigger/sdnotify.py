@@ -27,11 +27,13 @@ class Notifier:
     def notify(self, message: str) -> bool:
         if self.address is None:
             return False
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            try:
+        # Never fatal: a daemon that cannot reach systemd still serves the button (and the
+        # watchdog, if set, restarts it).
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
                 sock.sendto(message.encode(), self.address)
-            except OSError:
-                return False
+        except OSError:
+            return False
         return True
 
     def ready(self, status: str = "") -> bool:

@@ -297,3 +297,12 @@ def test_background_journal_syncs_off_the_callers_thread(tmp_path: Path,
     journal.close()
     assert syncing_threads == ["journal", "journal"]
     assert [r["event"] for r in read_journal(tmp_path / "j.jsonl")] == ["state", "haptic"]
+
+
+def test_sd_notify_never_raises_when_sockets_are_forbidden(monkeypatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise PermissionError("socket() blocked by the system-call filter")
+
+    monkeypatch.setattr(socket, "socket", forbidden)
+    notifier = Notifier({"NOTIFY_SOCKET": "/run/systemd/notify"})
+    assert notifier.ready() is False and notifier.watchdog() is False
