@@ -157,6 +157,8 @@ TRANSITIONS: dict[tuple[State, State], str] = {
 
 # States in which the camera has settled and a press acts at once.
 _SETTLED = {State.IDLE: False, State.RECORDING: True}
+# What a start or stop in flight is heading to.
+_COMMAND_TARGET = {State.STARTING: True, State.STOPPING: False}
 # States in which a command is in flight and a press is remembered for later.
 _IN_FLIGHT = (State.STARTING, State.STOPPING, State.SYNCING)
 
@@ -332,7 +334,7 @@ class RecordingController:
             return self._settle(recording, f"camera {'started' if recording else 'stopped'} "
                                            f"by itself ({source})", now)
         # In flight: only the state the command aims at (or, when syncing, any) settles it.
-        target = {State.STARTING: True, State.STOPPING: False}.get(self.state)
+        target = _COMMAND_TARGET.get(self.state)
         if target is not None and recording != target:
             return []  # an older report from before the command took effect
         return self._settle(recording, f"camera reports {'Card' if recording else 'None'}",
@@ -411,8 +413,7 @@ class RecordingController:
     def _heading_to_recording(self) -> bool:
         if self.state is State.NO_CAMERA:
             return self._believed_recording and not self._stop_on_reconnect
-        base = {State.STARTING: True, State.STOPPING: False}.get(self.state,
-                                                                   self._believed_recording)
+        base = _COMMAND_TARGET.get(self.state, self._believed_recording)
         return base != self._pending_toggle
 
     def _status_cue(self) -> str:

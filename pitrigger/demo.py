@@ -13,7 +13,6 @@ import json
 import logging
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +88,14 @@ def main_demo(args: argparse.Namespace) -> int:
             print(f"pitrigger demo: virtual Canon EOS 5D Mark II on {vc.port_string}\n"
                   f"  {TERMINAL_HELP}\n  camera help: poke the camera; Ctrl-D ends",
                   flush=True)
-        first_report = threading.Event()
         daemon_box: list[Any] = []
         button = TerminalButton(
             sys.stdin,
             extra={"camera": camera_command(vc.control)},
             on_eof=lambda: daemon_box[0].stop_when_settled(),
-            wait_for=first_report,  # a script's first press must not race the connection
         )
         daemon = build_daemon(config, button=button)
-        daemon.first_report = first_report
+        button.wait_for = daemon.first_report  # a script's first press must not race the connection
         daemon_box.append(daemon)
         try:
             daemon.run()
