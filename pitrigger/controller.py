@@ -39,19 +39,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Literal
 
-
-class State(StrEnum):
-    NO_CAMERA = "no-camera"
-    IDLE = "idle"
-    STARTING = "starting"
-    RECORDING = "recording"
-    STOPPING = "stopping"
-    SYNCING = "syncing"  # a command failed or timed out: waiting for the camera's real state
-    POWERING_OFF = "powering-off"
-
+from pitrigger.names import ACTIONS, State
 
 # --- inputs -------------------------------------------------------------------------------
 
@@ -163,14 +153,7 @@ _COMMAND_TARGET = {State.STARTING: True, State.STOPPING: False}
 _IN_FLIGHT = (State.STARTING, State.STOPPING, State.SYNCING)
 
 #: What a gesture can do (the config accepts exactly these).
-ACTION_NAMES: tuple[str, ...] = (
-    "toggle-recording",
-    "start-recording",
-    "stop-recording",
-    "status",
-    "power-off",
-    "none",
-)
+ACTION_NAMES: tuple[str, ...] = ACTIONS
 
 DEFAULT_ACTIONS: Mapping[str, Mapping[str, str]] = {
     "idle": {"press": "toggle-recording", "hold": "status", "very-long-hold": "power-off"},

@@ -44,6 +44,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pitrigger.names import GESTURES, HOLDS
+
 __all__ = [
     "GESTURE_NAMES",
     "HOLD_NAMES",
@@ -54,9 +56,10 @@ __all__ = [
     "ThresholdCrossed",
 ]
 
-GESTURE_NAMES: tuple[str, ...] = ("press", "double", "hold", "long-hold", "very-long-hold")
+# The names live in pitrigger.names (one source for config, controller and docs).
+GESTURE_NAMES: tuple[str, ...] = GESTURES
 #: The hold ladder, shortest first; also the names carried by :class:`ThresholdCrossed`.
-HOLD_NAMES: tuple[str, ...] = ("hold", "long-hold", "very-long-hold")
+HOLD_NAMES: tuple[str, ...] = HOLDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pitrigger.names import CUES
+
 __all__ = [
     "DEFAULT_PATTERNS",
     "VOCABULARY",
@@ -44,16 +46,7 @@ __all__ = [
 ]
 
 #: The pattern names are the interface between the daemon and the config file.
-VOCABULARY: tuple[str, ...] = (
-    "ready",
-    "recording",
-    "stopped",
-    "error",
-    "no-camera",
-    "busy",
-    "tick",
-    "power-off",
-)
+VOCABULARY: tuple[str, ...] = CUES
 
 
 @dataclass(frozen=True)

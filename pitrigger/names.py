@@ -1,0 +1,56 @@
+"""Every name that the config, the controller, the adapters and the docs share: one list each.
+
+A name is added here and nowhere else; the config accepts exactly these, the controller's
+table is checked against them, and the docs are generated from them.
+
+>>> "press" in GESTURES and "toggle-recording" in ACTIONS and "recording" in CUES
+True
+>>> State("no-camera") is State.NO_CAMERA
+True
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+#: What the button recogniser reports (see :mod:`pitrigger.gestures`).
+GESTURES: tuple[str, ...] = ("press", "double", "hold", "long-hold", "very-long-hold")
+#: The hold ladder, shortest first; also the names of the ticks felt as each one passes.
+HOLDS: tuple[str, ...] = ("hold", "long-hold", "very-long-hold")
+
+#: What a gesture can be mapped to in ``[actions.*]`` (see :mod:`pitrigger.controller`).
+ACTIONS: tuple[str, ...] = (
+    "toggle-recording",
+    "start-recording",
+    "stop-recording",
+    "status",
+    "power-off",
+    "none",
+)
+
+#: The haptic vocabulary: every cue the motor can play (see docs/haptics.md).
+CUES: tuple[str, ...] = (
+    "ready",
+    "recording",
+    "stopped",
+    "error",
+    "no-camera",
+    "busy",
+    "tick",
+    "power-off",
+)
+
+
+class State(StrEnum):
+    """The recording controller's states (the rows of its table)."""
+
+    NO_CAMERA = "no-camera"
+    IDLE = "idle"
+    STARTING = "starting"
+    RECORDING = "recording"
+    STOPPING = "stopping"
+    SYNCING = "syncing"  # a command failed or timed out: waiting for the camera's real state
+    POWERING_OFF = "powering-off"
+
+
+__all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "State"]
