@@ -41,6 +41,23 @@ def _probe(args: argparse.Namespace) -> int:
     return main_probe(args.config, args.port, try_record=not args.no_record)
 
 
+def _journal(args: argparse.Namespace) -> int:
+    import time
+
+    from pitrigger.daybook import main_journal
+
+    path = args.path
+    if path is None:
+        from pitrigger.config import ConfigError, find_config, load_config
+
+        try:
+            path = load_config(find_config(args.config)).journal.path
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    return main_journal(path, args.since, args.json, now=time.time())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pitrigger",
@@ -76,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Parsed by pitrigger.virtualcam.server itself; listed here for --help.
     sub.add_parser("virtual-camera", help="run the virtual Canon EOS 5D Mark II (PTP/IP)")
+
+    p = add("journal", _journal,
+            "the day so far: clips, stills, errors, camera losses and copies")
+    p.add_argument("--config", metavar="PATH", help="config naming the journal's path")
+    p.add_argument("--path", metavar="FILE", help="journal file (overrides the config)")
+    p.add_argument("--since", metavar="WHEN", help="30m, 2h, 1d, HH:MM or an ISO date/time")
+    p.add_argument("--json", action="store_true", help="one JSON object per row")
 
     p = add("probe", _probe, "report what the attached camera supports and try a short clip")
     p.add_argument("--config", metavar="PATH")
