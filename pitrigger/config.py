@@ -233,7 +233,8 @@ class PatternConfig(_Section):
 
 
 PatternName = Literal[
-    "ready", "recording", "stopped", "error", "no-camera", "busy", "tick", "power-off"
+    "ready", "recording", "stopped", "error", "no-camera", "busy", "tick", "power-off",
+    "limit-soon", "restarted", "low-card", "low-battery", "heat", "still",
 ]
 Action = Literal[
     "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "none"

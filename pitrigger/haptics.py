@@ -105,6 +105,13 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "busy": Pattern((100, 350, 100)),  # dit . . dit: camera busy, still trying
     "tick": Pattern((80,)),  # tap: a hold threshold was crossed
     "power-off": Pattern((250, 200, 250, 200, 250)),  # dah-dah-dah: shutting down
+    # The day's news. `restarted` ends in the recording buzz because it means recording.
+    "limit-soon": Pattern((80, 120, 80, 120, 250)),  # dit-dit-dah: the clip ends soon
+    "restarted": Pattern((100, 150, 700)),  # dit-buzz: a new clip began after the cap
+    "low-card": Pattern((250, 120, 80, 120, 250)),  # dah-dit-dah: card running out
+    "low-battery": Pattern((80, 120, 250, 120, 80)),  # dit-dah-dit: battery running out
+    "heat": Pattern((250, 120, 250, 120, 80)),  # dah-dah-dit: the camera stopped, too hot
+    "still": Pattern((250,)),  # one dah: a still photo was taken
 }
 
 

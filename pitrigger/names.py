@@ -38,6 +38,13 @@ CUES: tuple[str, ...] = (
     "busy",
     "tick",
     "power-off",
+    # shooting all day (docs/haptics.md, "The day's news")
+    "limit-soon",
+    "restarted",
+    "low-card",
+    "low-battery",
+    "heat",
+    "still",
 )
 
 

@@ -64,10 +64,12 @@ def test_default_patterns_follow_the_research(name: str) -> None:
 
 def test_recording_is_unmistakable() -> None:
     # The only pattern with a long pulse, and a single one: nothing else can pass for it.
+    # `restarted` means recording too (a new clip began by itself), so it ends in the buzz.
     recording = DEFAULT_PATTERNS["recording"]
     assert recording.pulses == 1 and recording.steps_ms[0] >= 500
+    assert DEFAULT_PATTERNS["restarted"].steps_ms[-1] == recording.steps_ms[0]
     for name, pattern in DEFAULT_PATTERNS.items():
-        if name != "recording":
+        if name not in ("recording", "restarted"):
             assert max(pattern.steps_ms[::2]) <= recording.steps_ms[0] / 2, name
     rhythms = {render(p) for p in DEFAULT_PATTERNS.values()}
     assert len(rhythms) == len(DEFAULT_PATTERNS)
