@@ -91,9 +91,10 @@ CameraReport = CameraConnected | CameraState | CommandFailed | CameraLost | Clip
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """Tell the camera to ``start``/``stop`` recording, or ``sync`` (report its real state)."""
+    """Tell the camera to ``start``/``stop`` recording, ``sync`` (report its real state) or
+    take a ``still``."""
 
-    action: Literal["start", "stop", "sync"]
+    action: Literal["start", "stop", "sync", "still"]
     id: int
 
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from pitrigger.camera_jobs import CopyReport, StillResult, SupplyReport
 from pitrigger.controller import (
     CameraConnected,
     CameraLost,
@@ -33,6 +34,7 @@ from pitrigger.controller import (
 )
 
 if TYPE_CHECKING:
+    from pitrigger.camera_jobs import DayJobs
     from pitrigger.config import Config
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,9 @@ def make_backend(config: Config) -> CameraBackend:
     raise ValueError(f"unknown camera backend {name!r}")
 
 
-Report = Callable[[CameraReport], None]
+# What the worker reports: the controller's camera reports and the background jobs' news.
+WorkerReport = CameraReport | SupplyReport | StillResult | CopyReport
+Report = Callable[[WorkerReport], None]
 
 _STOP = object()
 
@@ -119,9 +123,11 @@ class CameraWorker:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        jobs: DayJobs | None = None,
     ) -> None:
         self.backend = backend
-        self.report = report
+        self.jobs = jobs
+        self.report = report if jobs is None else self._observed_by(jobs, report)
         self.busy_retry_s = busy_retry_s
         self.confirm_s = confirm_s
         self.poll_interval_s = poll_interval_s
@@ -133,6 +139,16 @@ class CameraWorker:
         self._commands: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
         self._lost_reported = False
+        self._next_poll = 0.0
+
+    @staticmethod
+    def _observed_by(jobs: DayJobs, report: Report) -> Report:
+        # Every report passes the background jobs first (they follow recording and clips).
+        def observed(item: WorkerReport) -> None:
+            jobs.observed(item)
+            report(item)
+
+        return observed
 
     # -- used by the daemon ------------------------------------------------------------
 
@@ -161,8 +177,13 @@ class CameraWorker:
                     break
                 backoff = min(backoff * 2, self.reconnect_max_s)
                 continue
+            wait = self.poll_interval_s
+            job_wait = self.jobs.wait_s() if self.jobs is not None else None
+            if job_wait is not None:
+                wait = min(wait, job_wait)
             try:
-                item = self._commands.get(timeout=self.poll_interval_s)
+                # A command always goes first: background work waits behind every press.
+                item = self._commands.get(timeout=wait)
             except queue.Empty:
                 item = None
             if item is _STOP:
@@ -170,6 +191,11 @@ class CameraWorker:
             try:
                 if isinstance(item, Command):
                     self._execute(item)
+                elif job_wait is not None and job_wait < self.poll_interval_s:
+                    assert self.jobs is not None
+                    self.jobs.step()
+                    if self.clock() >= self._next_poll:
+                        self._forward(self._poll())
                 else:
                     self._forward(self._poll())
             except CameraGone as exc:
@@ -197,6 +223,14 @@ class CameraWorker:
             return False
         self.connected = True
         self._lost_reported = False
+        if self.jobs is not None:
+            try:
+                self.jobs.connected(connected.recording)
+            except CameraGone as exc:
+                self._lose(str(exc))
+                return False
+            except CameraError as exc:
+                log.warning("background jobs at connection: %s", exc)
         log.info("camera connected (%s), recording=%s", connected.model or "?",
                  connected.recording)
         self.report(connected)
@@ -217,6 +251,9 @@ class CameraWorker:
         return False
 
     def _execute(self, command: Command) -> None:
+        if command.action == "still":
+            self._still(command)
+            return
         if command.action == "sync":
             self._forward(self._poll())
             self.report(CameraState(self.backend.read_recording(), "sync"))
@@ -243,6 +280,26 @@ class CameraWorker:
                 raise
         self._confirm(want)
 
+    def _still(self, command: Command) -> None:
+        """Release the shutter; the file's arrival comes as a ClipSaved from the poll."""
+        take = getattr(self.backend, "take_still", None)
+        if take is None:
+            self.report(CommandFailed(command.id, "refused", "this camera takes no stills"))
+            return
+        try:
+            take()
+        except CameraBusy as exc:
+            self.report(CommandFailed(command.id, "busy", str(exc)))
+            return
+        except CameraRefused as exc:
+            self.report(CommandFailed(command.id, "refused", str(exc)))
+            return
+        except CameraGone as exc:
+            self.report(CommandFailed(command.id, "lost", str(exc)))
+            raise
+        self.report(StillResult(True))
+        self._forward(self._poll())
+
     def _confirm(self, want: bool) -> None:
         """Wait for the camera's own report of the new state; read it back if silent."""
         until = self.clock() + self.confirm_s
@@ -255,6 +312,10 @@ class CameraWorker:
         self.report(CameraState(self.backend.read_recording(), "readback"))
 
     def _poll(self) -> list[CameraState | ClipSaved]:
+        self._next_poll = self.clock() + self.poll_interval_s
+        return self._poll_now()
+
+    def _poll_now(self) -> list[CameraState | ClipSaved]:
         """What the camera queued; a *busy* answer to GetEvent is "no news yet".
 
         Busy is an answer, so the link is alive: treating it as a lost camera would drop the

@@ -43,6 +43,10 @@ RECORD_WIDGET = "movierecordtarget"
 VIEWFINDER_WIDGET = "viewfinder"
 OUTPUT_WIDGET = "output"  # EVFOutputDevice 0xD1B0: "viewfinder" always reads 0 on EOS
 _OUTPUT_EVENT = re.compile(r'd1b0 changed, "output" to "(?P<value>[^"]*)"', re.IGNORECASE)
+# TempStatus (0xD1AB): non-zero while the body shows its temperature warning (whether the
+# 5D Mark II reports it over PTP is unverified; a body that never does simply never warns).
+_TEMPERATURE_EVENT = re.compile(r'd1ab changed(?:, "[^"]*" to "(?P<value>[^"]*)")?',
+                                re.IGNORECASE)
 _RECORD_EVENT = re.compile(r'd1b8 changed(?:, "movierecordtarget" to "(?P<value>[^"]*)")?',
                            re.IGNORECASE)
 
@@ -81,6 +85,8 @@ class Gphoto2Camera:
         self._widgets: dict[str, gp.CameraWidget] = {}
         self._cache_is_ours = False
         self._live_view_on: bool | None = None  # from d1b0 events; None: not known
+        self.temperature_warning = False  # the body reported TempStatus != 0
+        self._still_target_set = False
 
     def connect(self) -> CameraConnected:
         self.close()
@@ -213,7 +219,9 @@ class Gphoto2Camera:
             if kind == gp.GP_EVENT_FILE_ADDED:
                 out.append(ClipSaved(f"{data.folder.rstrip('/')}/{data.name}"))
             elif kind == gp.GP_EVENT_UNKNOWN and isinstance(data, str):
-                if match := _OUTPUT_EVENT.search(data):
+                if match := _TEMPERATURE_EVENT.search(data):
+                    self.temperature_warning = match.group("value") not in ("0", "0x0", None)
+                elif match := _OUTPUT_EVENT.search(data):
                     self._live_view_on = match.group("value") == "PC"
                 elif match := _RECORD_EVENT.search(data):
                     self._cache_is_ours = False  # the camera has spoken: cache is its value
@@ -224,7 +232,67 @@ class Gphoto2Camera:
                     # whatever else is queued comes with the next poll.
                     return out
 
+    # -- the day's other jobs: supply, stills, live view, file data --------------------
+
+    def read_supply(self) -> tuple[float | None, int | None]:
+        """(battery %, free card bytes) as the body reports them; ``None`` where it cannot.
+
+        The battery comes in the EOS steps libgphoto2 shows (100/75/50/25 %, "Low" = 10 %);
+        the free space from GetStorageInfo (the first storage, the CF card).
+        """
+        from pitrigger.supply import battery_percent
+
+        camera = self._require()
+        battery: float | None = None
+        try:
+            battery = battery_percent(str(camera.get_single_config("batterylevel").get_value()))
+        except gp.GPhoto2Error as exc:
+            if exc.code in _GONE:
+                raise _translate(exc, "reading batterylevel", generic_is_gone=True) from exc
+        free: int | None = None
+        try:
+            storages = camera.get_storageinfo()
+            if storages:
+                free = int(storages[0].freekbytes) * 1024
+        except gp.GPhoto2Error as exc:
+            if exc.code in _GONE:
+                raise _translate(exc, "reading storage info", generic_is_gone=True) from exc
+        return battery, free
+
+    def set_live_view(self, on: bool) -> None:
+        """Live view to the PC on (``viewfinder=1``) or off (EVFOutputDevice 0, saves power)."""
+        self._set(VIEWFINDER_WIDGET, 1 if on else 0)
+        self._live_view_on = on
+
+    def take_still(self) -> None:
+        """Release the shutter once (EOS remote release), the image going to the card.
+
+        The file's arrival is reported by a later poll (ObjectAddedEx -> ClipSaved).
+        """
+        if not self._still_target_set:
+            # libgphoto2 sends captures to the host's RAM unless told otherwise; a still that
+            # lands on the card is kept even if the link drops before a download.
+            self._set("capturetarget", "Memory card")
+            self._still_target_set = True
+        self._set("eosremoterelease", "Press Full AF")
+        self._set("eosremoterelease", "Release Full")
+
+    def file_size(self, folder: str, name: str) -> int:
+        try:
+            return int(self._require().file_get_info(folder, name).file.size)
+        except gp.GPhoto2Error as exc:
+            raise _translate(exc, f"file info of {name}", generic_is_gone=False) from exc
+
+    def read_file(self, folder: str, name: str, offset: int, buffer: memoryview) -> int:
+        """Partial read (PTP GetPartialObject): never changes the file on the card."""
+        try:
+            return int(self._require().file_read(folder, name, gp.GP_FILE_TYPE_NORMAL, offset,
+                                                 buffer))
+        except gp.GPhoto2Error as exc:
+            raise _translate(exc, f"reading {name} at {offset}", generic_is_gone=False) from exc
+
     def close(self) -> None:
+        self._still_target_set = False
         self._cache_is_ours = False
         self._live_view_on = None
         self._widgets.clear()
