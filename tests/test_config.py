@@ -400,7 +400,7 @@ def test_key_lines_quoted_and_array_tables() -> None:
 
 def test_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     boot, etc = tmp_path / "boot.toml", tmp_path / "etc.toml"
-    monkeypatch.setattr(config_module, "SEARCH_PATH", (boot, etc))
+    monkeypatch.setattr(config_module.loading, "SEARCH_PATH", (boot, etc))
     assert find_config(None) is None
     assert load_config(find_config(None)) == Config()
     etc.write_text("[button]\npin = 5\n")

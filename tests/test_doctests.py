@@ -9,6 +9,10 @@ import pytest
 from gpiozero import Device
 
 MODULES = [
+    "pitrigger.config",
+    "pitrigger.config.problems",
+    "pitrigger.config.schema",
+    "pitrigger.config.toml_lines",
     "pitrigger.controller",
     "pitrigger.gestures",
     "pitrigger.haptics",

@@ -1,0 +1,301 @@
+"""The config's schema: pydantic models, one per TOML table, and the rules across keys.
+
+This is the one validator. Every value is checked strictly (no coercion), unknown keys are
+errors, and a rule about several keys raises a ``cross_field`` error listing the message for
+each key, so that :mod:`pitrigger.config.wording` can name the key the file actually sets.
+
+>>> Config().button.pin, Config.model_validate({"button": {"pin": 23}}).button.pin
+(17, 23)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, cast
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from pitrigger import haptics
+from pitrigger.config.problems import short_repr
+from pitrigger.gestures import GestureTimings
+from pitrigger.haptics import Pattern as HapticPattern
+
+__all__ = [
+    "Action",
+    "ActionsConfig",
+    "ButtonConfig",
+    "CameraConfig",
+    "Config",
+    "DaemonConfig",
+    "GesturesConfig",
+    "HapticsConfig",
+    "JournalConfig",
+    "PatternConfig",
+    "PatternName",
+    "PowerConfig",
+]
+
+
+
+def _cross(choices: dict[str, str]) -> PydanticCustomError:
+    """An error about several fields: key (relative dotted) to the message for that key, in
+    order of preference; the report names the first key that the file actually sets."""
+    first = next(iter(choices.values()))
+    return PydanticCustomError("cross_field", "{first}", {"first": first, "choices": choices})
+
+
+class _Section(BaseModel):
+    # Strict: a config value of the wrong type is a mistake to report, not to coerce.
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, allow_inf_nan=False
+    )
+
+
+_PORT_FORMS = "usb, usb:BUS,DEV (e.g. usb:001,004) or ptpip:HOST[:PORT[:EVENTPORT]]"
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+_PORT_RE = re.compile(rf"usb(?::\d{{3}},\d{{3}})?|ptpip:{_HOST}(?::(\d{{1,5}})(?::(\d{{1,5}}))?)?")
+
+Pin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number")]
+NonEmptyStr = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class CameraConfig(_Section):
+    backend: Literal["gphoto2", "picamera2"] = "gphoto2"
+    port: str = "usb"
+    busy_retry_s: float = Field(3.0, ge=0.0, le=60.0)
+    confirm_timeout_s: float = Field(4.0, ge=0.5, le=60.0)
+    # The 5D Mark II powers itself off unless polled at least every 10 s.
+    poll_interval_s: float = Field(0.5, ge=0.05, le=9.0)
+    reconnect_min_s: float = Field(0.5, ge=0.1, le=60.0)
+    reconnect_max_s: float = Field(10.0, ge=0.1, le=600.0)
+    output_dir: NonEmptyStr = "/var/lib/pitrigger/clips"
+
+    @field_validator("port")
+    @classmethod
+    def _check_port(cls, port: str) -> str:
+        match = _PORT_RE.fullmatch(port)
+        if match is None or any(g is not None and not 1 <= int(g) <= 65535
+                                for g in match.groups()):
+            message = f"{short_repr.repr(port)} is not a camera port; use {_PORT_FORMS}"
+            raise PydanticCustomError("camera_port", "{message}", {"message": message})
+        return port
+
+    @model_validator(mode="after")
+    def _check(self) -> CameraConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise _cross({
+                "reconnect_max_s": f"must be at least reconnect_min_s ({self.reconnect_min_s})",
+                "reconnect_min_s": f"must be at most reconnect_max_s ({self.reconnect_max_s})",
+            })
+        return self
+
+
+class ButtonConfig(_Section):
+    source: Literal["gpio", "terminal"] = "gpio"
+    pin: Pin = 17
+    pull_up: bool = True
+
+
+class HapticsConfig(_Section):
+    sink: Literal["gpio", "terminal"] = "gpio"
+    pin: Pin = 18
+    pwm: bool = False
+    frequency_hz: int = Field(200, ge=10, le=20000)
+    kick_ms: int = Field(40, ge=0, le=200)
+    min_gap_ms: int = Field(150, ge=0, le=2000)
+
+
+class GesturesConfig(_Section):
+    debounce_ms: int = Field(25, ge=1, le=200)
+    double_window_ms: int = Field(300, ge=100, le=1000)
+    hold_s: float = Field(1.0, ge=0.3, le=30.0)
+    long_hold_s: float = Field(3.0, ge=0.5, le=60.0)
+    very_long_hold_s: float = Field(8.0, ge=1.0, le=120.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> GesturesConfig:
+        chain = (
+            ("double_window_ms", self.double_window_ms, "debounce_ms", self.debounce_ms),
+            ("long_hold_s", self.long_hold_s, "hold_s", self.hold_s),
+            ("very_long_hold_s", self.very_long_hold_s, "long_hold_s", self.long_hold_s),
+        )
+        for longer, longer_value, shorter, shorter_value in chain:
+            if longer_value <= shorter_value:
+                raise _cross({
+                    longer: f"must be greater than {shorter} ({shorter_value})",
+                    shorter: f"must be less than {longer} ({longer_value})",
+                })
+        return self
+
+    def timings(self) -> GestureTimings:
+        """These settings in seconds, for :class:`~pitrigger.gestures.GestureRecogniser`."""
+        return GestureTimings(
+            debounce_s=self.debounce_ms / 1000,
+            double_window_s=self.double_window_ms / 1000,
+            hold_s=self.hold_s,
+            long_hold_s=self.long_hold_s,
+            very_long_hold_s=self.very_long_hold_s,
+        )
+
+
+StepMs = Annotated[int, Strict(), Field(ge=10, le=5000)]
+
+
+class PatternConfig(_Section):
+    # Lax only for the container, so that a TOML array (a list) becomes a tuple.
+    steps_ms: Annotated[tuple[StepMs, ...], Field(strict=False, min_length=1, max_length=9)]
+    strength: float = Field(1.0, ge=0.1, le=1.0)
+
+    @field_validator("steps_ms")
+    @classmethod
+    def _check_steps(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        # A field check (not a model check) so it is reported even when strength is wrong too.
+        if len(steps) % 2 == 0:
+            raise PydanticCustomError(
+                "odd_steps", "{message}",
+                {"message": f"needs an odd number of steps (on, off, …, on), got {len(steps)}"},
+            )
+        return steps
+
+    def pattern(self) -> haptics.Pattern:
+        return haptics.Pattern(self.steps_ms, self.strength)
+
+
+PatternName = Literal[
+    "ready", "recording", "stopped", "error", "no-camera", "busy", "tick", "power-off",
+    "limit-soon", "restarted", "low-card", "low-battery", "heat", "still",
+]
+Action = Literal[
+    "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "none"
+]
+
+
+def _default_patterns() -> dict[PatternName, PatternConfig]:
+    return {
+        cast(PatternName, name): PatternConfig(steps_ms=pattern.steps_ms,
+                                               strength=pattern.strength)
+        for name, pattern in haptics.DEFAULT_PATTERNS.items()
+    }
+
+
+class _ActionMap(_Section):
+    press: Action = "none"
+    double: Action = "none"
+    hold: Action = "none"
+    long_hold: Action = Field("none", alias="long-hold")
+    very_long_hold: Action = Field("none", alias="very-long-hold")
+
+    def mapping(self) -> dict[str, str]:
+        """Gesture name to action, leaving out ``none``."""
+        return {
+            name: action
+            for name, action in self.model_dump(by_alias=True).items()
+            if action != "none"
+        }
+
+
+class IdleActions(_ActionMap):
+    press: Action = "toggle-recording"
+    hold: Action = "status"
+    very_long_hold: Action = Field("power-off", alias="very-long-hold")
+
+
+class RecordingActions(_ActionMap):
+    press: Action = "toggle-recording"
+    hold: Action = "status"
+
+
+class ActionsConfig(_Section):
+    idle: IdleActions = Field(default_factory=IdleActions)
+    recording: RecordingActions = Field(default_factory=RecordingActions)
+
+    @model_validator(mode="after")
+    def _check(self) -> ActionsConfig:
+        # A remote that can start but never stop (or never start) is a trap, not a choice.
+        if not {"toggle-recording", "start-recording"} & set(self.idle.mapping().values()):
+            raise _cross({"idle": "no gesture starts recording: map one to "
+                                  "'toggle-recording' or 'start-recording'"})
+        if not {"toggle-recording", "stop-recording"} & set(self.recording.mapping().values()):
+            raise _cross({"recording": "no gesture stops recording: map one to "
+                                       "'toggle-recording' or 'stop-recording'"})
+        return self
+
+
+class JournalConfig(_Section):
+    path: NonEmptyStr = "/var/lib/pitrigger/journal.jsonl"
+
+
+class PowerConfig(_Section):
+    request_path: NonEmptyStr = "/run/pitrigger/poweroff-request"
+
+
+class DaemonConfig(_Section):
+    last_good_path: NonEmptyStr = "/var/lib/pitrigger/last-good.toml"
+
+
+class Config(_Section):
+    """The whole config; ``Config()`` is the built-in defaults.
+
+    ``patterns`` always holds the whole vocabulary: names missing from the file keep their
+    default pattern.
+    """
+
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    button: ButtonConfig = Field(default_factory=ButtonConfig)
+    haptics: HapticsConfig = Field(default_factory=HapticsConfig)
+    gestures: GesturesConfig = Field(default_factory=GesturesConfig)
+    patterns: dict[PatternName, PatternConfig] = Field(default_factory=_default_patterns)
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    power: PowerConfig = Field(default_factory=PowerConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        merged = {**_default_patterns(), **self.patterns}
+        # Vocabulary order, so that listing the patterns reads the same everywhere.
+        object.__setattr__(self, "patterns", {name: merged[cast(PatternName, name)]
+                                                for name in haptics.VOCABULARY})
+        # "recording" is the one cue that must never be mistaken: strength may not even apply
+        # (pwm = false), so the rhythm alone must tell it apart.
+        recording = merged["recording"].steps_ms
+        for name, pattern in merged.items():
+            if name != "recording" and pattern.steps_ms == recording:
+                raise _cross({
+                    f"patterns.{name}": "feels the same as 'recording' (same steps_ms); "
+                                        "'recording' must be unlike every other pattern",
+                    "patterns.recording": f"feels the same as {name!r} (same steps_ms); "
+                                          "'recording' must be unlike every other pattern",
+                })
+        if self.button.source == "gpio" and self.haptics.sink == "gpio" \
+                and self.button.pin == self.haptics.pin:
+            pin = self.button.pin
+            raise _cross({
+                "haptics.pin": f"must differ from button.pin (both {pin})",
+                "button.pin": f"must differ from haptics.pin (both {pin})",
+            })
+        return self
+
+    def pattern_objects(self) -> dict[str, HapticPattern]:
+        """The vocabulary as :class:`~pitrigger.haptics.Pattern` objects."""
+        return {name: pattern.pattern() for name, pattern in self.patterns.items()}
+
+    def actions_for(self, state: str) -> dict[str, str]:
+        """Gesture to action in controller state ``idle`` or ``recording``, without ``none``.
+
+        A gesture that is not in the result does nothing (and gets no threshold tick);
+        ``double`` in the result means the recogniser must wait for a second press.
+        """
+        if state == "idle":
+            return self.actions.idle.mapping()
+        if state == "recording":
+            return self.actions.recording.mapping()
+        raise ValueError(f"no action map for state {state!r}; use 'idle' or 'recording'")
