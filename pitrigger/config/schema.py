@@ -65,6 +65,10 @@ _PORT_RE = re.compile(rf"usb(?::\d{{3}},\d{{3}})?|ptpip:{_HOST}(?::(\d{{1,5}})(?
 
 Pin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number")]
 NonEmptyStr = Annotated[str, Field(min_length=1, max_length=4096)]
+# Two falling warning thresholds; lax only for the container (a TOML array becomes a tuple).
+Thresholds = Annotated[tuple[Annotated[float, Field(ge=0.0, le=10_000.0)],
+                             Annotated[float, Field(ge=0.0, le=10_000.0)]],
+                       Field(strict=False)]
 
 
 class CameraConfig(_Section):
@@ -77,6 +81,32 @@ class CameraConfig(_Section):
     reconnect_min_s: float = Field(0.5, ge=0.1, le=60.0)
     reconnect_max_s: float = Field(10.0, ge=0.1, le=600.0)
     output_dir: NonEmptyStr = "/var/lib/pitrigger/clips"
+    # Shooting all day (issue 12): the clip cap, card and battery, live view, stills, copies.
+    auto_restart: bool = True
+    clip_cap_s: float = Field(0.0, ge=0.0, le=1799.0)  # 0: the body's own (4 GB, 29:59)
+    limit_soon_s: float = Field(30.0, ge=0.0, le=600.0)
+    movie_bytes_per_s: int = Field(5_965_000, ge=100_000, le=100_000_000)
+    low_card_minutes: Thresholds = (20.0, 5.0)
+    low_battery_percent: Thresholds = (50.0, 25.0)
+    supply_interval_s: float = Field(30.0, ge=5.0, le=600.0)
+    live_view_between_clips: Literal["keep", "off", "off-after-s"] = "keep"
+    live_view_off_after_s: float = Field(60.0, ge=1.0, le=3600.0)
+    still_while_recording: Literal["refuse", "stop-shoot-restart"] = "refuse"
+    copy_clips: bool = False
+    copy_dir: NonEmptyStr = "/var/lib/pitrigger/copies"
+    copy_chunk_kib: int = Field(256, ge=16, le=4096)
+    copy_reserve_mib: int = Field(256, ge=0, le=1_000_000)
+
+    @field_validator("low_card_minutes", "low_battery_percent")
+    @classmethod
+    def _check_thresholds(cls, pair: tuple[float, float]) -> tuple[float, float]:
+        first, second = pair
+        if not 0 <= second < first:
+            raise PydanticCustomError(
+                "thresholds", "{message}",
+                {"message": f"must be two thresholds, the first above the second, both >= 0 "
+                            f"(e.g. [20, 5]); got [{first:g}, {second:g}]"})
+        return pair
 
     @field_validator("port")
     @classmethod
