@@ -35,11 +35,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from pitrigger.controller import CameraState, ClipSaved
-from pitrigger.copier import ClipCopier, CopyProgress
+from pitrigger.copier import ClipCopier
+from pitrigger.reports import CopyReport, StillResult, SupplyReport
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +46,6 @@ __all__ = ["LIVE_VIEW_POLICIES", "CopyReport", "DayJobs", "StillResult", "Supply
 
 LiveViewPolicy = Literal["keep", "off", "off-after-s"]
 LIVE_VIEW_POLICIES: tuple[LiveViewPolicy, ...] = ("keep", "off", "off-after-s")
-
-
-@dataclass(frozen=True, slots=True)
-class SupplyReport:
-    """Battery (%) and free card space (bytes) as read from the body; ``None``: unknown."""
-
-    battery_percent: float | None
-    card_free_bytes: int | None
-    connected: bool = False  # the first reading after a (re)connection
-    temperature_warning: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StillResult:
-    """A still was released (``ok``), or refused/failed with ``detail``."""
-
-    ok: bool
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CopyReport:
-    progress: CopyProgress
 
 
 class DayJobs:
@@ -116,6 +92,8 @@ class DayJobs:
 
     def observed(self, report: object) -> None:
         """A report the worker is forwarding: follow recording, queue finished clips."""
+        from pitrigger.controller import CameraState, ClipSaved  # the controller imports us
+
         if isinstance(report, CameraState):
             was, self.recording = self.recording, report.recording
             if was and not report.recording:

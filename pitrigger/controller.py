@@ -41,7 +41,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pitrigger.day import DayKeeper
 from pitrigger.names import ACTIONS, State
+from pitrigger.reports import StillResult, SupplyReport
+from pitrigger.status_code import StatusReading
 
 # --- inputs -------------------------------------------------------------------------------
 
@@ -83,7 +86,11 @@ class ClipSaved:
     path: str
 
 
-CameraReport = CameraConnected | CameraState | CommandFailed | CameraLost | ClipSaved
+CameraReport = (CameraConnected | CameraState | CommandFailed | CameraLost | ClipSaved
+                | SupplyReport | StillResult)
+
+# Files a still release writes (a .MOV is a clip; .THM is a clip's thumbnail).
+_STILL_SUFFIXES = (".JPG", ".JPEG", ".CR2", ".CRW", ".TIF")
 
 
 # --- effects ------------------------------------------------------------------------------
@@ -96,6 +103,13 @@ class Command:
 
     action: Literal["start", "stop", "sync", "still"]
     id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAnswer:
+    """Play the status answer (:mod:`pitrigger.status_code`) for ``reading``."""
+
+    reading: StatusReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +132,7 @@ class PowerOff:
     """Ask the system to power off (after the cue has played)."""
 
 
-Effect = Command | Cue | Record | PowerOff
+Effect = Command | Cue | Record | PowerOff | StatusAnswer
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -142,6 +156,10 @@ TRANSITIONS: dict[tuple[State, State], str] = {
     (State.STOPPING, State.SYNCING): "stop failed / timed out",
     (State.SYNCING, State.IDLE): "camera reports None",
     (State.SYNCING, State.RECORDING): "camera reports Card",
+    (State.RECORDING, State.STARTING): "camera stopped at its cap: restart at once",
+    (State.IDLE, State.SHOOTING): "still",
+    (State.SHOOTING, State.IDLE): "still released",
+    (State.SHOOTING, State.SYNCING): "still failed",
     # The camera can vanish in any state (cable, battery, auto power-off).
     **{(s, State.NO_CAMERA): "camera lost" for s in State if s is not State.NO_CAMERA},
 }
@@ -149,9 +167,9 @@ TRANSITIONS: dict[tuple[State, State], str] = {
 # States in which the camera has settled and a press acts at once.
 _SETTLED = {State.IDLE: False, State.RECORDING: True}
 # What a start or stop in flight is heading to.
-_COMMAND_TARGET = {State.STARTING: True, State.STOPPING: False}
+_COMMAND_TARGET = {State.STARTING: True, State.STOPPING: False, State.SHOOTING: False}
 # States in which a command is in flight and a press is remembered for later.
-_IN_FLIGHT = (State.STARTING, State.STOPPING, State.SYNCING)
+_IN_FLIGHT = (State.STARTING, State.STOPPING, State.SYNCING, State.SHOOTING)
 
 #: What a gesture can do (the config accepts exactly these).
 ACTION_NAMES: tuple[str, ...] = ACTIONS
@@ -178,9 +196,16 @@ class RecordingController:
         actions: Mapping[str, Mapping[str, str]] = DEFAULT_ACTIONS,
         *,
         confirm_timeout_s: float = 4.0,
+        day: DayKeeper | None = None,
+        still_while_recording: Literal["refuse", "stop-shoot-restart"] = "refuse",
     ) -> None:
         self.actions = {k: dict(v) for k, v in actions.items()}
         self.confirm_timeout_s = confirm_timeout_s
+        self.day = day if day is not None else DayKeeper()
+        self.still_while_recording = still_while_recording
+        self._restarting = False  # the start in flight follows a stop at the clip cap
+        self._still_after_stop = False  # stop-shoot-restart: shoot once the stop lands
+        self._start_after_still = False  # ... and record again once the still is taken
         self.state = State.NO_CAMERA
         self._pending_toggle = False  # a press arrived while a command was in flight
         self._stop_on_reconnect = False
@@ -189,6 +214,7 @@ class RecordingController:
         self._command: Command | None = None
         self._deadline: float | None = None
         self._power_off_after_stop = False
+        self._now_hint = 0.0  # the last time seen (a lost camera carries no time)
 
     # -- queries -----------------------------------------------------------------------
 
@@ -207,8 +233,17 @@ class RecordingController:
         """The gesture recogniser waits for a double press only if one is mapped now."""
         return "double" in self.action_map
 
+    @property
+    def command_in_flight(self) -> bool:
+        """A command awaits the camera's answer (time-outs pending), as opposed to a far
+        deadline such as the clip cap's ``limit-soon``."""
+        return self._deadline is not None
+
     def next_deadline(self) -> float | None:
-        return self._deadline
+        day = self.day.next_deadline() if self.state is State.RECORDING else None
+        if day is None or (self._deadline is not None and self._deadline < day):
+            return self._deadline
+        return day
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -228,7 +263,12 @@ class RecordingController:
             elif self._heading_to_recording() != wanted:
                 out += self._toggle(now)
         elif action == "status":
-            out.append(Cue(self._status_cue()))
+            if self.state is State.NO_CAMERA:
+                out.append(Cue("no-camera"))
+            else:
+                out.append(StatusAnswer(self.day.status(now, self._believed_recording)))
+        elif action == "still":
+            out += self._still(now)
         elif action == "power-off":
             out += self._power_off(now)
         return out
@@ -245,11 +285,25 @@ class RecordingController:
             case CameraLost(reason=reason):
                 return self._on_lost(reason)
             case ClipSaved(path=path):
+                if path.upper().endswith(_STILL_SUFFIXES):
+                    return [Cue("still"), Record("still", {"path": path})]
                 return [Record("clip", {"path": path})]
+            case SupplyReport():
+                cues = self.day.supply_report(report)
+                fields = {"battery_percent": report.battery_percent,
+                          "card_free_bytes": report.card_free_bytes}
+                return [Record("supply", fields), *(Cue(c) for c in cues)]
+            case StillResult():
+                return self._on_still_released(now)
         raise TypeError(f"not a camera report: {report!r}")
 
     def advance(self, now: float) -> list[Effect]:
-        """Time passed: a command that got no answer within the confirm timeout failed."""
+        """Time passed: a command that got no answer within the confirm timeout failed;
+        a clip nearing its cap plays ``limit-soon``."""
+        if self.state is State.RECORDING:
+            cues: list[Effect] = [Cue(c) for c in self.day.advance(now)]
+            if cues:
+                return [*cues, Record("limit-soon", {"expected_end": self.day.clip.expected_end})]
         if self._deadline is None or now < self._deadline or self._command is None:
             return []
         return self._on_failed(self._command.id, "timeout", "no report from the camera", now)
@@ -303,6 +357,7 @@ class RecordingController:
         self._stop_on_reconnect = False
         if recording:
             out.append(Cue("recording"))
+            self.day.clip_started(now)
             out += self._enter(State.RECORDING, "camera connected, recording")
         else:
             out += self._enter(State.IDLE, "camera connected")
@@ -314,9 +369,10 @@ class RecordingController:
         if self.state in _SETTLED:
             if recording == self._believed_recording:
                 return []
-            # The camera changed by itself: clip limit, full card, its own button.
-            return self._settle(recording, f"camera {'started' if recording else 'stopped'} "
-                                           f"by itself ({source})", now)
+            if not recording:
+                return self._camera_stopped(source, now)
+            # The camera started by itself (its own button).
+            return self._settle(recording, f"camera started by itself ({source})", now)
         # In flight: only the state the command aims at (or, when syncing, any) settles it.
         target = _COMMAND_TARGET.get(self.state)
         if target is not None and recording != target:
@@ -324,13 +380,37 @@ class RecordingController:
         return self._settle(recording, f"camera reports {'Card' if recording else 'None'}",
                             now)
 
+    def _camera_stopped(self, source: str, now: float) -> list[Effect]:
+        """The camera ended the clip by itself: say why; at the cap, start a new clip."""
+        stop = self.day.camera_stopped(now)
+        out: list[Effect] = [Record("clip-end", stop.record)]
+        if stop.restart:
+            self._believed_recording = False
+            self._restarting = True
+            return out + self._send("start", now)
+        out += self._settle(False, f"camera stopped by itself ({source}, {stop.reason})", now)
+        return out + [Cue(c) for c in stop.cues]
+
     def _settle(self, recording: bool, why: str, now: float) -> list[Effect]:
         changed = recording != self._believed_recording
         self._believed_recording = recording
         self._command, self._deadline = None, None
         out: list[Effect] = []
+        if recording:
+            self.day.clip_started(now)
+        elif changed and self.state is State.STOPPING:
+            out.append(Record("clip-end", self.day.stopped_by_us(now)))
+        elif changed:
+            self.day.stopped_by_us(now)  # a sync found it stopped: count what was seen
         if changed:
-            out.append(Cue("recording" if recording else "stopped"))
+            restarted = recording and self._restarting
+            out.append(Cue("restarted" if restarted else "recording" if recording
+                           else "stopped"))
+        self._restarting = False
+        if not recording and self._still_after_stop:
+            self._still_after_stop = False
+            out += self._enter(State.IDLE, why)
+            return out + self._send("still", now)
         if not recording and self._power_off_after_stop:
             out += self._enter(State.IDLE, why)
             self._pending_toggle = False
@@ -350,10 +430,13 @@ class RecordingController:
         if kind == "lost":
             return out + self._on_lost(detail)
         out.append(Cue("busy" if kind == "busy" else "error"))
+        if failed == "still":
+            out.append(Record("still", {"how": f"{kind}: {detail}"}))
         # The failed command consumed the presses made while it was in flight: whatever
         # they asked for is the state the camera is already in.
         self._pending_toggle = False
         self._power_off_after_stop = False
+        self._restarting = self._still_after_stop = self._start_after_still = False
         if failed == "sync":
             # Nothing answers: treat it as lost so the adapter reconnects.
             return out + self._on_lost(f"sync {kind}")
@@ -363,6 +446,9 @@ class RecordingController:
     def _on_lost(self, reason: str) -> list[Effect]:
         if self.state is State.NO_CAMERA:
             return []
+        if self._believed_recording:
+            self.day.lost_while_recording(self._now_hint)
+        self._restarting = self._still_after_stop = self._start_after_still = False
         # A press in flight was not carried out: remember a stop, drop a start.
         if self.state is State.STOPPING or (self.state is State.STARTING and
                                             self._pending_toggle):
@@ -375,12 +461,39 @@ class RecordingController:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _send(self, action: Literal["start", "stop", "sync"], now: float) -> list[Effect]:
+    def _still(self, now: float) -> list[Effect]:
+        """A still: at once when idle; while recording, refuse or stop-shoot-restart."""
+        if self.state is State.NO_CAMERA:
+            return [Cue("no-camera")]
+        if self.state is State.IDLE:
+            return self._send("still", now)
+        if self.state is State.RECORDING and self.still_while_recording == "stop-shoot-restart":
+            self._still_after_stop = self._start_after_still = True
+            return [Record("still", {"how": "stop-shoot-restart"}), *self._send("stop", now)]
+        why = "recording" if self._heading_to_recording() else self.state.value
+        return [Cue("error"), Record("still", {"how": f"refused: {why}"})]
+
+    def _on_still_released(self, now: float) -> list[Effect]:
+        if self.state is not State.SHOOTING or self._command is None:
+            return [Record("stale-still", {})]
+        self._command, self._deadline = None, None
+        out = self._enter(State.IDLE, "still released")
+        if self._start_after_still:
+            self._start_after_still = False
+            return out + self._send("start", now)
+        if self._pending_toggle:
+            self._pending_toggle = False
+            out += self._send("start", now)
+        return out
+
+    def _send(self, action: Literal["start", "stop", "sync", "still"], now: float
+              ) -> list[Effect]:
         self._command_id += 1
         self._command = Command(action, self._command_id)
         self._deadline = now + self.confirm_timeout_s
+        self._now_hint = now
         next_state = {"start": State.STARTING, "stop": State.STOPPING,
-                      "sync": State.SYNCING}[action]
+                      "sync": State.SYNCING, "still": State.SHOOTING}[action]
         out: list[Effect] = [self._command]
         if self.state is not next_state:
             out += self._enter(next_state, f"{action} sent")
@@ -399,11 +512,6 @@ class RecordingController:
             return self._believed_recording and not self._stop_on_reconnect
         base = _COMMAND_TARGET.get(self.state, self._believed_recording)
         return base != self._pending_toggle
-
-    def _status_cue(self) -> str:
-        if self.state is State.NO_CAMERA:
-            return "no-camera"
-        return "recording" if self._believed_recording else "ready"
 
 
 def state_diagram() -> str:

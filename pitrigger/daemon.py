@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pitrigger.buttons import ButtonSource
+from pitrigger.camera_jobs import DayJobs
 from pitrigger.cameras import CameraBackend, CameraWorker
 from pitrigger.config import Config, ConfigError, find_config, load_config
 from pitrigger.controller import (
@@ -34,11 +35,14 @@ from pitrigger.controller import (
     Record,
     RecordingController,
     State,
+    StatusAnswer,
 )
+from pitrigger.day import DayKeeper
 from pitrigger.gestures import Gesture, GestureRecogniser, ThresholdCrossed
 from pitrigger.haptics import HapticSequencer
 from pitrigger.journal import NullJournal, open_journal
 from pitrigger.motors import HapticSink
+from pitrigger.reports import CopyReport
 from pitrigger.sdnotify import Notifier, started_by_systemd
 
 log = logging.getLogger("pitrigger")
@@ -86,7 +90,13 @@ class Daemon:
         self.controller = RecordingController(
             {state: config.actions_for(state) for state in ("idle", "recording")},
             confirm_timeout_s=config.camera.confirm_timeout_s,
+            day=make_day_keeper(config),
+            still_while_recording=config.camera.still_while_recording,
         )
+        self.status_shape = make_status_shape(config)
+        # What each name last played as (the status answer changes every time), for sinks
+        # that draw patterns.
+        self.played_patterns: dict[str, Any] = dict(config.pattern_objects())
         # A button already down at start (held, or stuck) must not fire when released.
         self.gestures = GestureRecogniser(
             config.gestures.timings(),
@@ -105,6 +115,7 @@ class Daemon:
             poll_interval_s=config.camera.poll_interval_s,
             reconnect_min_s=config.camera.reconnect_min_s,
             reconnect_max_s=config.camera.reconnect_max_s,
+            jobs=make_day_jobs(config, camera, lambda report: self.inbox.put("camera", report)),
         )
         self.pattern_listeners: list[Callable[[str, float], None]] = []
         self.power_off_requested = False
@@ -198,7 +209,13 @@ class Daemon:
         elif kind == "stop-when-settled":
             self._stop_when_settled = True
 
-    def _camera_report(self, report: CameraReport, now: float) -> None:
+    def _camera_report(self, report: CameraReport | CopyReport, now: float) -> None:
+        if isinstance(report, CopyReport):
+            # Copy progress is news for the log and the journal, not for the controller.
+            log.info("copy %s: %d/%d bytes (%s)", report.progress.file, report.progress.done,
+                     report.progress.size, report.progress.status)
+            self._records.append(Record("copy", report.progress.fields()))
+            return
         self._apply(self.controller.camera(report, now), now)
         if not self._ready_sent:
             # Up and serving, camera or not: systemd may stop waiting for us.
@@ -245,6 +262,15 @@ class Daemon:
                 self.worker.send(effect)
             elif isinstance(effect, Cue):
                 self.haptics.play(effect.name, now)
+            elif isinstance(effect, StatusAnswer):
+                from pitrigger.status_code import encode
+
+                answer = encode(effect.reading, self.status_shape)
+                self.played_patterns["status"] = answer
+                self.haptics.play("status", now, answer)
+                self._records.append(Record("status", {
+                    "recording": effect.reading.recording, "minutes": effect.reading.minutes,
+                    "warning": effect.reading.warning}))
             elif isinstance(effect, Record):
                 if effect.event == "state":
                     log.info("state: %s (%s)", effect.fields["state"], effect.fields["why"])
@@ -279,7 +305,7 @@ class Daemon:
     def _settled(self) -> bool:
         return (self.controller.state in (State.IDLE, State.RECORDING, State.NO_CAMERA,
                                           State.POWERING_OFF)
-                and self.controller.next_deadline() is None
+                and not self.controller.command_in_flight
                 and self.haptics.next_deadline() is None
                 and not self._power_off_due)
 
@@ -294,6 +320,58 @@ class Daemon:
             self._flush_records()
             self.journal.write("stop", {"state": self.controller.state.value})
             self.journal.close()
+
+
+# --- the day's pieces, from the config -------------------------------------------------
+
+
+def make_day_keeper(config: Config) -> DayKeeper:
+    """Clip cap, card and battery thresholds, auto restart: ``[camera]`` settings."""
+    from pitrigger.cliplimit import ClipWatch
+    from pitrigger.supply import SupplyWatch
+
+    camera = config.camera
+    return DayKeeper(
+        ClipWatch(bytes_per_s=camera.movie_bytes_per_s, cap_s=camera.clip_cap_s or None,
+                  warn_before_s=camera.limit_soon_s),
+        SupplyWatch(card_minutes=camera.low_card_minutes,
+                    battery_percent=camera.low_battery_percent),
+        auto_restart=camera.auto_restart,
+    )
+
+
+def make_status_shape(config: Config) -> Any:
+    """The status answer's timings, with the configured recording/ready/error shapes."""
+    from pitrigger.status_code import DEFAULT_SHAPE, StatusShape
+
+    patterns = config.pattern_objects()
+    try:
+        return StatusShape(head_recording=patterns["recording"].steps_ms,
+                           head_idle=patterns["ready"].steps_ms,
+                           warning=patterns["error"].steps_ms)
+    except ValueError as exc:
+        # A re-tuned vocabulary that would make the answer ambiguous: keep the default one.
+        log.warning("status answer uses the default shapes: %s", exc)
+        return DEFAULT_SHAPE
+
+
+def make_day_jobs(config: Config, camera: CameraBackend, report: Any) -> DayJobs:
+    """Supply readings, live-view power and (if enabled) copies, for the camera worker."""
+    from pitrigger.copier import ClipCopier
+
+    settings = config.camera
+    copier = None
+    if settings.copy_clips and hasattr(camera, "read_file"):
+        copier = ClipCopier(
+            camera,  # type: ignore[arg-type]  # checked: it reads files
+            settings.copy_dir,
+            chunk_bytes=settings.copy_chunk_kib * 1024,
+            reserve_bytes=settings.copy_reserve_mib * 1024 * 1024,
+            progress=lambda p: report(CopyReport(p)),
+        )
+    return DayJobs(camera, report, supply_interval_s=settings.supply_interval_s,
+                   live_view=settings.live_view_between_clips,
+                   live_view_off_after_s=settings.live_view_off_after_s, copier=copier)
 
 
 # --- entry points ---------------------------------------------------------------------
@@ -359,17 +437,22 @@ def build_daemon(config: Config, *, startup_problem: str | None = None,
     from pitrigger.haptics import render as render_pattern
     from pitrigger.motors import make_sink
 
-    patterns = config.pattern_objects()
-    return Daemon(
+    patterns: dict[str, Any] = dict(config.pattern_objects())
+
+    def render(name: str) -> str:
+        return render_pattern(patterns[name]) if name in patterns else ""
+
+    daemon = Daemon(
         config,
         button=button if button is not None else make_button(config),
-        sink=sink if sink is not None else make_sink(
-            config, render=lambda name: render_pattern(patterns[name])),
+        sink=sink if sink is not None else make_sink(config, render=render),
         camera=camera if camera is not None else make_backend(config),
         journal=journal if journal is not None else open_journal(config.journal.path),
         notifier=Notifier(),
         startup_problem=startup_problem,
     )
+    daemon.played_patterns = patterns  # the sink draws what really played
+    return daemon
 
 
 def main_run(config_path: str | None) -> int:

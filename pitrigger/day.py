@@ -25,8 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pitrigger.camera_jobs import SupplyReport
 from pitrigger.cliplimit import ClipWatch, StopFacts
+from pitrigger.reports import SupplyReport
 from pitrigger.status_code import StatusReading, shown_minutes
 from pitrigger.supply import Supply, SupplyWatch, card_minutes
 

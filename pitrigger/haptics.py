@@ -174,7 +174,7 @@ class HapticSequencer:
         self.kick_s = kick_s
         self.min_gap_s = min_gap_s
         self.max_queue = max_queue
-        self._queue: deque[str] = deque()
+        self._queue: deque[tuple[str, Pattern]] = deque()
         self._playing: _Playing | None = None
         self._level = 0.0
         self._idle_since = -math.inf  # when the motor last went still after a pattern
@@ -195,16 +195,22 @@ class HapticSequencer:
     @property
     def queued(self) -> tuple[str, ...]:
         """Patterns waiting, oldest first."""
-        return tuple(self._queue)
+        return tuple(name for name, _ in self._queue)
 
-    def play(self, name: str, now: float) -> None:
-        """Queue pattern ``name``; call :meth:`advance` to start it. Unknown name: KeyError."""
-        if name not in self.patterns:
-            raise KeyError(f"unknown haptic pattern {name!r}; known: {', '.join(self.patterns)}")
+    def play(self, name: str, now: float, pattern: Pattern | None = None) -> None:
+        """Queue pattern ``name``; call :meth:`advance` to start it. Unknown name: KeyError.
+
+        ``pattern`` plays a pattern made for this moment (the status answer) under ``name``.
+        """
+        if pattern is None:
+            if name not in self.patterns:
+                raise KeyError(f"unknown haptic pattern {name!r}; known: "
+                               f"{', '.join(self.patterns)}")
+            pattern = self.patterns[name]
         self._clock(now)
         if len(self._queue) >= self.max_queue:
             self._queue.popleft()
-        self._queue.append(name)
+        self._queue.append((name, pattern))
 
     def stop(self, now: float) -> float:
         """Cancel the playing and queued patterns; the motor goes off. Returns ``0.0``."""
@@ -246,7 +252,7 @@ class HapticSequencer:
                 break
             # Start at `now`, the moment the motor is really driven: a late wake-up delays a
             # pattern rather than cutting its beginning off.
-            self._start(self._queue.popleft(), now)
+            self._start(*self._queue.popleft(), now)
         playing = self._playing
         self._level = playing.segments[playing.index][1] if playing is not None else 0.0
         return self._level
@@ -264,8 +270,7 @@ class HapticSequencer:
             self._now = now
         return self._now
 
-    def _start(self, name: str, at: float) -> None:
-        pattern = self.patterns[name]
+    def _start(self, name: str, pattern: Pattern, at: float) -> None:
         segments: list[tuple[float, float]] = []
         elapsed_ms = 0  # summed in whole ms so that step boundaries do not drift
         kick = self.kick_s if pattern.strength < 1.0 else 0.0

@@ -25,6 +25,7 @@ ACTIONS: tuple[str, ...] = (
     "stop-recording",
     "status",
     "power-off",
+    "still",
     "none",
 )
 
@@ -57,6 +58,7 @@ class State(StrEnum):
     RECORDING = "recording"
     STOPPING = "stopping"
     SYNCING = "syncing"  # a command failed or timed out: waiting for the camera's real state
+    SHOOTING = "shooting"  # a still release in flight (EOS remote release)
     POWERING_OFF = "powering-off"
 
 

@@ -33,7 +33,7 @@ def test_demo_runs_from_a_script() -> None:
     assert result.returncode == 0, result.stderr
     haptics = [line.split()[1] for line in result.stdout.splitlines()
                if line.startswith("haptic ")]
-    assert haptics == ["ready", "recording", "recording", "stopped"]
+    assert haptics == ["ready", "recording", "status", "stopped"]
     assert "demo over: camera idle; clips: MVI_0001.MOV" in result.stdout
 
 

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from pitrigger.camera_jobs import CopyReport, StillResult, SupplyReport
 from pitrigger.controller import (
     CameraConnected,
     CameraLost,
@@ -32,6 +31,7 @@ from pitrigger.controller import (
     Command,
     CommandFailed,
 )
+from pitrigger.reports import CopyReport, StillResult, SupplyReport
 
 if TYPE_CHECKING:
     from pitrigger.camera_jobs import DayJobs

@@ -204,7 +204,8 @@ PatternName = Literal[
     "limit-soon", "restarted", "low-card", "low-battery", "heat", "still",
 ]
 Action = Literal[
-    "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "none"
+    "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "still",
+    "none",
 ]
 
 
