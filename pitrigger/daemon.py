@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,23 +21,31 @@ from pathlib import Path
 from typing import Any
 
 from pitrigger.buttons import ButtonSource
-from pitrigger.cameras import CameraBackend, CameraWorker
-from pitrigger.config import Config, ConfigError, find_config, load_config
-from pitrigger.controller import (
+from pitrigger.cameras import CameraBackend
+from pitrigger.cameras.worker import CameraWorker
+from pitrigger.config import Config
+from pitrigger.controller import RecordingController
+from pitrigger.gestures import Gesture, GestureRecogniser, ThresholdCrossed
+from pitrigger.haptics import HapticSequencer
+from pitrigger.journal import NullJournal
+from pitrigger.messages import (
     CameraReport,
     Command,
     Cue,
+    Edge,
     Effect,
+    FromCamera,
+    InboxItem,
     PowerOff,
     Record,
-    RecordingController,
-    State,
+    Reload,
+    Shutdown,
+    ShutdownWhenSettled,
+    TypedGesture,
 )
-from pitrigger.gestures import Gesture, GestureRecogniser, ThresholdCrossed
-from pitrigger.haptics import HapticSequencer
-from pitrigger.journal import NullJournal, open_journal
 from pitrigger.motors import HapticSink
-from pitrigger.sdnotify import Notifier, started_by_systemd
+from pitrigger.names import State
+from pitrigger.sdnotify import Notifier
 
 log = logging.getLogger("pitrigger")
 
@@ -48,11 +54,16 @@ log = logging.getLogger("pitrigger")
 WORKER_STALL_S = 60.0
 
 
+# The worker thread is a daemon thread: on shutdown it gets this long to let go of the
+# camera, so that a frozen body never holds the process past systemd's TimeoutStopSec=5s.
+WORKER_JOIN_S = 1.5
+
+
 @dataclass
 class _Inbox:
-    queue: queue.SimpleQueue[tuple[Any, ...]] = field(default_factory=queue.SimpleQueue)
+    queue: queue.SimpleQueue[InboxItem] = field(default_factory=queue.SimpleQueue)
 
-    def put(self, *item: Any) -> None:
+    def put(self, item: InboxItem) -> None:
         self.queue.put(item)
 
 
@@ -73,6 +84,7 @@ class Daemon:
         journal: Any = None,
         notifier: Notifier | None = None,
         startup_problem: str | None = None,
+        reload: Callable[[], Config] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -82,11 +94,13 @@ class Daemon:
         self.notifier = notifier if notifier is not None else Notifier({})
         self.clock = clock
         self.startup_problem = startup_problem
+        self.reload_config = reload
         self.inbox = _Inbox()
         self.controller = RecordingController(
             {state: config.actions_for(state) for state in ("idle", "recording")},
             confirm_timeout_s=config.camera.confirm_timeout_s,
         )
+        self.shutdown_why = ""
         # A button already down at start (held, or stuck) must not fire when released.
         self.gestures = GestureRecogniser(
             config.gestures.timings(),
@@ -99,7 +113,7 @@ class Daemon:
         )
         self.worker = CameraWorker(
             camera,
-            lambda report: self.inbox.put("camera", report),
+            lambda report: self.inbox.put(FromCamera(report)),
             busy_retry_s=config.camera.busy_retry_s,
             confirm_s=min(2.0, config.camera.confirm_timeout_s / 2),
             poll_interval_s=config.camera.poll_interval_s,
@@ -118,18 +132,22 @@ class Daemon:
 
     # -- control from other threads ----------------------------------------------------
 
-    def stop(self) -> None:
-        self.inbox.put("stop")
+    def stop(self, why: str = "stop requested") -> None:
+        self.inbox.put(Shutdown(why))
 
     def stop_when_settled(self) -> None:
         """End the loop once the camera has settled and the motor is quiet (demo EOF)."""
-        self.inbox.put("stop-when-settled")
+        self.inbox.put(ShutdownWhenSettled())
+
+    def reload(self) -> None:
+        """Re-read the config (SIGHUP): a bad one is refused with ``error``."""
+        self.inbox.put(Reload())
 
     def edge(self, pressed: bool, at: float) -> None:
-        self.inbox.put("edge", pressed, at)
+        self.inbox.put(Edge(pressed, at))
 
     def gesture(self, name: str, at: float) -> None:
-        self.inbox.put("gesture", name, at)
+        self.inbox.put(TypedGesture(name, at))
 
     @property
     def state(self) -> State:
@@ -170,14 +188,33 @@ class Daemon:
             # (a slow fsync) the queued edges carry earlier times, and advancing to `now`
             # between them would end a debounce lockout before its edges were seen.
             while item is not None:
-                self._handle(item, now)
+                self._guarded(self._handle, item, now)
                 try:
                     item = get(block=False)
                 except queue.Empty:
                     item = None
                 now = self.clock()
-            self._advance(now)
+            self._guarded(lambda _item, at: self._advance(at), None, now)
             self._flush_records()
+
+    def _guarded(self, step: Callable[[Any, float], None], item: Any, now: float) -> None:
+        """Run one step of the loop; an exception is a bug in that step, not in the loop.
+
+        It is logged with its traceback, journaled and cued ``error``, the camera state is
+        fetched again, and the loop goes on: a daemon that dies on an input leaves the
+        user with no cue at all (and systemd restarting it into the same input).
+        """
+        try:
+            step(item, now)
+        except Exception as exc:
+            log.exception("error while handling %r", item if item is not None else "the clock")
+            self._records.append(Record("internal-error", {
+                "input": repr(item)[:200], "error": f"{type(exc).__name__}: {exc}"}))
+            try:
+                self._apply(self.controller.internal_error(repr(exc)[:200], now), now)
+            except Exception:
+                log.exception("error while recovering")
+                self.haptics.play("error", now)
 
     def _next_deadline(self) -> float | None:
         deadlines = [d for d in (self.gestures.next_deadline(), self.controller.next_deadline(),
@@ -185,18 +222,49 @@ class Daemon:
                      if d is not None]
         return min(deadlines) if deadlines else None
 
-    def _handle(self, item: tuple[Any, ...], now: float) -> None:
-        kind = item[0]
-        if kind == "edge":
-            self._gesture_events(self.gestures.edge(item[1], item[2]), now)
-        elif kind == "gesture":
-            self._apply(self.controller.gesture(item[1], now), now)
-        elif kind == "camera":
-            self._camera_report(item[1], now)
-        elif kind == "stop":
-            self._stop.set()
-        elif kind == "stop-when-settled":
-            self._stop_when_settled = True
+    def _handle(self, item: InboxItem, now: float) -> None:
+        match item:
+            case Edge(pressed=pressed, at=at):
+                self._gesture_events(self.gestures.edge(pressed, at), now)
+            case TypedGesture(name=name):
+                self._apply(self.controller.gesture(name, now), now)
+            case FromCamera(report=report):
+                self._camera_report(report, now)
+            case Shutdown(why=why):
+                self.shutdown_why = why
+                self._stop.set()
+            case ShutdownWhenSettled():
+                self._stop_when_settled = True
+            case Reload():
+                self._reload(now)
+            case _:
+                raise TypeError(f"not an inbox item: {item!r}")
+
+    def _reload(self, now: float) -> None:
+        if self.reload_config is None:
+            log.warning("reload asked, but this daemon has no config file to re-read")
+            return
+        try:
+            config = self.reload_config()
+        except Exception as exc:  # a ConfigError names key and line; anything else too
+            log.error("reload refused, keeping the running config:\n%s", exc)
+            self._records.append(Record("reload", {"ok": False, "problem": str(exc)[:2000]}))
+            self.haptics.play("error", now)
+            return
+        restart_needed = [name for name in ("button", "camera", "journal") if
+                          getattr(config, name) != getattr(self.config, name)]
+        if config.haptics.sink != self.config.haptics.sink or \
+                config.haptics.pin != self.config.haptics.pin:
+            restart_needed.append("haptics")
+        self.config = config
+        self.controller.actions = {state: dict(config.actions_for(state))
+                                   for state in ("idle", "recording")}
+        self.controller.confirm_timeout_s = config.camera.confirm_timeout_s
+        self.haptics.patterns = dict(config.pattern_objects())
+        self.gestures.timings = config.gestures.timings()
+        log.info("config reloaded%s", f"; [{'], ['.join(restart_needed)}] take effect on "
+                 "restart" if restart_needed else "")
+        self._records.append(Record("reload", {"ok": True, "restart_needed": restart_needed}))
 
     def _camera_report(self, report: CameraReport, now: float) -> None:
         self._apply(self.controller.camera(report, now), now)
@@ -259,9 +327,11 @@ class Daemon:
         path = Path(self.config.power.request_path)
         try:
             path.write_text("poweroff\n")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.error("power-off request failed: cannot write %s: %s", path, exc)
-            self.haptics.play("error", self.clock())
+            now = self.clock()
+            self._apply(self.controller.power_off_failed(f"cannot write {path}: {exc}", now),
+                        now)
             return
         self.power_off_requested = True
         log.warning("power-off requested (%s)", path)
@@ -288,146 +358,21 @@ class Daemon:
         try:
             self.sink.set_level(self.haptics.stop(self.clock()))
         finally:
-            self.button.close()
-            self.worker.stop()
-            self.sink.close()
+            state = self.controller.state
+            recording = self.controller.believed_recording and state is not State.NO_CAMERA
+            # A running clip is left running: the camera records on its own, and the next
+            # start adopts it (stopping it here would cut a clip on every restart).
+            log.info("stopping (%s): camera %s%s", self.shutdown_why or "loop ended",
+                     state.value, ", clip left running" if recording else "")
+            for step in (self.button.close, lambda: self.worker.stop(WORKER_JOIN_S),
+                         self.sink.close):
+                try:
+                    step()
+                except Exception:
+                    log.exception("error while shutting down")
             self._flush_records()
-            self.journal.write("stop", {"state": self.controller.state.value})
+            self.journal.write("stop", {"state": state.value,
+                                        "why": self.shutdown_why or "loop ended",
+                                        "recording": self.controller.believed_recording,
+                                        "clip_left_running": recording})
             self.journal.close()
-
-
-# --- entry points ---------------------------------------------------------------------
-
-
-def configure_logging(verbose: bool = False) -> None:
-    under_journald = bool(os.environ.get("JOURNAL_STREAM"))
-    fmt = "%(levelname)s %(name)s: %(message)s" if under_journald else \
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt,
-                        stream=sys.stderr)
-
-
-def load_run_config(explicit: str | None) -> tuple[Config, str | None]:
-    """The config to run with, and the reason if it is not the one the user wrote.
-
-    Interactively a broken file is an error (exit 2). Under systemd the device has no
-    screen: it comes up on the last good copy, or the built-in defaults, and plays
-    ``error`` so the user knows their edit did not take.
-    """
-    try:
-        path = find_config(explicit)
-        config = load_config(path)
-    except ConfigError as exc:
-        if not started_by_systemd():
-            raise
-        log.error("config rejected, running on a fallback:\n%s", exc)
-        fallback = Config()
-        last_good = Path(fallback.daemon.last_good_path)
-        try:
-            config = load_config(last_good) if last_good.exists() else fallback
-            log.warning("using %s", last_good if last_good.exists() else "built-in defaults")
-        except ConfigError:
-            config = fallback
-        return config, str(exc)
-    if path is not None:
-        log.info("config: %s", path)
-        _keep_last_good(path, Path(config.daemon.last_good_path))
-    else:
-        log.info("config: built-in defaults (no file on the search path)")
-    return config, None
-
-
-def _keep_last_good(path: Path, last_good: Path) -> None:
-    try:
-        text = path.read_bytes()
-        if last_good.exists() and last_good.read_bytes() == text:
-            return
-        last_good.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=last_good.parent, delete=False) as tmp:
-            tmp.write(text)
-        os.replace(tmp.name, last_good)
-    except OSError as exc:
-        log.debug("cannot keep a last-good copy at %s: %s", last_good, exc)
-
-
-def build_daemon(config: Config, *, startup_problem: str | None = None,
-                 button: ButtonSource | None = None, sink: HapticSink | None = None,
-                 camera: CameraBackend | None = None, journal: Any = None) -> Daemon:
-    """A daemon with the adapters the config names (any of them may be given instead)."""
-    from pitrigger.buttons import make_button
-    from pitrigger.cameras import make_backend
-    from pitrigger.haptics import render as render_pattern
-    from pitrigger.motors import make_sink
-
-    patterns = config.pattern_objects()
-    return Daemon(
-        config,
-        button=button if button is not None else make_button(config),
-        sink=sink if sink is not None else make_sink(
-            config, render=lambda name: render_pattern(patterns[name])),
-        camera=camera if camera is not None else make_backend(config),
-        journal=journal if journal is not None else open_journal(config.journal.path),
-        notifier=Notifier(),
-        startup_problem=startup_problem,
-    )
-
-
-def main_run(config_path: str | None) -> int:
-    configure_logging()
-    try:
-        config, problem = load_run_config(config_path)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    daemon = build_daemon(config, startup_problem=problem)
-    _stop_on_signals(daemon)
-    return daemon.run()
-
-
-def _stop_on_signals(daemon: Daemon) -> None:
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        daemon.stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
-def main_haptics(config_path: str | None, names: list[str]) -> int:
-    """Play the vocabulary (or the named patterns) on the configured sink, one by one."""
-    from pitrigger.haptics import VOCABULARY
-    from pitrigger.haptics import render as render_pattern
-    from pitrigger.motors import make_sink
-
-    configure_logging()
-    try:
-        config = load_config(find_config(config_path))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    patterns = config.pattern_objects()
-    unknown = [n for n in names if n not in patterns]
-    if unknown:
-        print(f"unknown pattern(s): {', '.join(unknown)}; known: {', '.join(VOCABULARY)}",
-              file=sys.stderr)
-        return 2
-    sink = make_sink(config, render=lambda name: render_pattern(patterns[name]))
-    sequencer = HapticSequencer(patterns, min_gap_s=0.8)  # gaps long enough to tell apart
-    now = time.monotonic()
-    for name in names or list(VOCABULARY):
-        sequencer.play(name, now)
-    try:
-        while True:
-            now = time.monotonic()
-            sink.set_level(sequencer.advance(now))
-            for started in sequencer.pop_started():
-                sink.pattern_started(started.name)
-            deadline = sequencer.next_deadline()
-            if deadline is None:
-                break
-            time.sleep(max(0.0, deadline - time.monotonic()))
-    finally:
-        sink.set_level(0.0)
-        sink.close()
-    return 0

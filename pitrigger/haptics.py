@@ -103,6 +103,7 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "error": Pattern((80, 100, 80, 100, 80)),  # dit-dit-dit: refused / failed
     "no-camera": Pattern((250, 120, 80, 120, 80)),  # dah-dit-dit: no camera to talk to
     "busy": Pattern((100, 350, 100)),  # dit . . dit: camera busy, still trying
+    "refused": Pattern((80, 100, 80, 100, 250)),  # dit-dit-dah: the body refuses: fix it
     "tick": Pattern((80,)),  # tap: a hold threshold was crossed
     "power-off": Pattern((250, 200, 250, 200, 250)),  # dah-dah-dah: shutting down
 }

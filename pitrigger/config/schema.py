@@ -169,8 +169,10 @@ class PatternConfig(_Section):
         return haptics.Pattern(self.steps_ms, self.strength)
 
 
+# Spelled out for the type checker; a test keeps them equal to pitrigger.names (the source).
 PatternName = Literal[
-    "ready", "recording", "stopped", "error", "no-camera", "busy", "tick", "power-off"
+    "ready", "recording", "stopped", "error", "no-camera", "busy", "refused", "tick",
+    "power-off"
 ]
 Action = Literal[
     "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "none"
