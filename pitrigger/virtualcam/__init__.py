@@ -9,7 +9,7 @@ returns a ``VirtualCamera`` handle::
         cam.control.state()["recording"]
 
 Importing this package stays cheap (stdlib only); the responder itself lives in
-``server.py`` / ``model.py``. See docs/virtual-camera.md.
+``server.py`` / ``model.py`` and its parts. See docs/virtual-camera.md.
 """
 
 from __future__ import annotations
