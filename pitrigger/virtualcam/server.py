@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -114,9 +115,12 @@ class VirtualCameraServer:
     """Binds the PTP/IP and control ports and serves both until ``stop`` or a signal."""
 
     def __init__(self, model: VirtualEos5D2, host: str = "127.0.0.1", ptpip_port: int = 15740,
-                 control_port: int = 0) -> None:
+                 control_port: int = 0, control_host: str = "127.0.0.1") -> None:
         self.model = model
         self.host = host
+        # The control port has no authentication: it stays on loopback whatever ``host`` is,
+        # unless the caller asks for another address explicitly.
+        self.control_host = control_host
         self._selector = selectors.DefaultSelector()
         self._connections: dict[socket.socket, _Connection] = {}
         self._ptpip_listener: socket.socket | None = None
@@ -124,7 +128,7 @@ class VirtualCameraServer:
         # and no other socket can take the port number meanwhile.
         self._ptpip_placeholder: socket.socket | None = None
         self.ptpip_port = ptpip_port
-        self._control_listener = self._listen(control_port)
+        self._control_listener = self._listen(control_port, control_host)
         self.control_port = self._control_listener.getsockname()[1]
         self._selector.register(self._control_listener, selectors.EVENT_READ, "control-listen")
         self._open_ptpip_listener()
@@ -136,15 +140,15 @@ class VirtualCameraServer:
 
     # ------------------------------------------------------------------ sockets
 
-    def _bind(self, port: int) -> socket.socket:
+    def _bind(self, port: int, host: str | None = None) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, port))
+        sock.bind((self.host if host is None else host, port))
         sock.setblocking(False)
         return sock
 
-    def _listen(self, port: int) -> socket.socket:
-        listener = self._bind(port)
+    def _listen(self, port: int, host: str | None = None) -> socket.socket:
+        listener = self._bind(port, host)
         listener.listen(8)
         return listener
 
@@ -502,6 +506,13 @@ class VirtualCameraServer:
             self.model.press_body_button()
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise ControlError(f"'{name}' must be true or false")
@@ -517,7 +528,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Virtual Canon EOS 5D Mark II over PTP/IP, for tests and the demo. "
         "Prints 'ready ptpip=PORT control=PORT' once both ports accept.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the PTP/IP port binds (default 127.0.0.1)")
+    parser.add_argument("--control-host", default="127.0.0.1",
+                        help="address the control port binds (default 127.0.0.1, whatever "
+                        "--host is); it has no authentication, anything else warns")
     parser.add_argument("--port", type=int, default=15740, help="PTP/IP port (0: pick a free one)")
     parser.add_argument("--control-port", type=int, default=0,
                         help="JSON-lines control port (default 0: pick a free one)")
@@ -588,9 +603,13 @@ def main(argv: Sequence[str]) -> int:
     except ValueError as error:
         print(f"virtual-camera: {error}", file=sys.stderr)
         return 2
+    if not _is_loopback(args.control_host):
+        print(f"virtual-camera: WARNING: the control port (no authentication: it can power the "
+              f"camera off and change its state) listens on {args.control_host}, reachable "
+              f"from other hosts", file=sys.stderr)
     try:
         server = VirtualCameraServer(VirtualEos5D2(settings), args.host, args.port,
-                                     args.control_port)
+                                     args.control_port, args.control_host)
     except OSError as error:
         print(f"virtual-camera: cannot listen: {error}", file=sys.stderr)
         return 1
