@@ -390,7 +390,7 @@ def test_invalid_settings_are_rejected() -> None:
         camera.apply_settings(remote_movie="sometimes")
     with pytest.raises(ValueError, match="unknown settings"):
         camera.apply_settings(iso=100)
-    assert camera.settings.remote_movie == "supported"
+    assert camera.remote_movie == "supported" and camera.settings.remote_movie is None
 
 
 # ---------------------------------------------------------------------- PTP/IP framing

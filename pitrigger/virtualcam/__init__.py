@@ -28,6 +28,11 @@ __all__ = ["ControlClient", "ControlError", "VirtualCamera", "spawn"]
 
 # spawn() keyword -> command-line flag of `pitrigger virtual-camera`
 _OPTION_FLAGS = {
+    "body": "--body",
+    "clip_max_bytes": "--clip-max-bytes",
+    "movie_bytes_per_s": "--movie-bytes-per-second",
+    "still_format": "--still-format",
+    "still_size_bytes": "--still-size-bytes",
     "battery_percent": "--battery-percent",
     "card_free_bytes": "--card-free-bytes",
     "card_capacity_bytes": "--card-capacity-bytes",
@@ -99,7 +104,9 @@ def spawn(clip_limit_s: float | None = None, *, movie_mode: bool = True, verbose
           ready_timeout: float = 10.0, **options: Any) -> VirtualCamera:
     """Start a virtual 5D Mark II in a child process and wait until its ports accept.
 
-    Options: battery_percent, card_free_bytes, card_capacity_bytes, remote_movie
+    Options: body (a ``--body`` name), clip_max_bytes, movie_bytes_per_s, still_format
+    ("jpg"/"cr2"), still_size_bytes, battery_percent, card_free_bytes, card_capacity_bytes,
+    remote_movie
     ("supported"/"hidden"/"busy"), auto_poweroff_s, auto_poweroff_needs_keepalive (bool),
     file_write_delay_s, first_file_number, battery_drain_pct_per_min, thm_files (bool), host,
     port and control_port (default 0: free ports), control_host (default 127.0.0.1 whatever

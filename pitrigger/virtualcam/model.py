@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from pitrigger.virtualcam import ptp
 from pitrigger.virtualcam.body import (
+    BODIES,
     CARD_MIN_FREE_BYTES,
     CLIP_MAX_BYTES,
     CLIP_MAX_S,
@@ -34,7 +35,7 @@ from pitrigger.virtualcam.body import (
     OPERATIONS_5D2,
     PC_AVAILABLE_SHOTS,
     SERIAL_NUMBER,
-    STILL_SIZE_BYTES,
+    Body,
     battery_level,
 )
 from pitrigger.virtualcam.faults import (
@@ -56,13 +57,14 @@ from pitrigger.virtualcam.store import (
     THM_SIZE_BYTES,
     Clip,
     ObjectStore,
+    Still,
 )
 
 __all__ = [
     "CLIP_MAX_BYTES", "CLIP_MAX_S", "DCIM_HANDLE", "FOLDER_HANDLE", "FOLDER_NAME",
     "MODEL_NAME", "MOVIE_BYTES_PER_S", "OPERATIONS_5D2", "OPERATION_FAULT_KINDS",
     "REMOTE_MOVIE_MODES", "STORAGE_ID", "CameraSettings", "Clip", "OperationFault",
-    "VirtualEos5D2", "battery_level", "parse_operation_name",
+    "Still", "VirtualEos5D2", "battery_level", "parse_operation_name",
 ]
 
 
@@ -81,7 +83,8 @@ class _PendingFile:
 
 
 class VirtualEos5D2:
-    """A Canon EOS 5D Mark II as far as movie remote control over PTP is concerned."""
+    """A Canon EOS body (a 5D Mark II unless ``settings.body`` says otherwise) as far as
+    movie remote control, stills and file transfer over PTP are concerned."""
 
     def __init__(
         self,
@@ -101,6 +104,7 @@ class VirtualEos5D2:
     def reset(self, keep_clips: bool = False) -> None:
         """Back to the start-up state and settings; faults cleared; clips kept on request."""
         old_clips = list(self.store.clips) if keep_clips else []
+        old_stills = list(self.store.stills) if keep_clips else []
         old_next_number = getattr(self, "_next_file_number", None) if keep_clips else None
         self.settings = replace(self.defaults)
         now = self._clock()
@@ -118,7 +122,7 @@ class VirtualEos5D2:
                         Prop.SERIAL_NUMBER: SERIAL_NUMBER}
         self.battery = float(self.settings.battery_percent)
         self.card_free = float(self.settings.card_free_bytes)
-        self.store = ObjectStore(old_clips)
+        self.store = ObjectStore(old_clips, old_stills, BODIES[self.settings.body].folder_name)
         # the clips kept still occupy the card
         self.card_free = max(0.0, self.card_free - self.store.occupied_bytes())
         self._next_file_number = old_next_number or self.settings.first_file_number
@@ -130,6 +134,13 @@ class VirtualEos5D2:
         self.record_stops = 0
         self.last_stop_reason: str | None = None
         self.last_refusal: str | None = None
+        self.last_still_refusal: str | None = None
+        # Shutter button: who holds it half pressed ("usb" RemoteReleaseOn, "n3" focus line),
+        # whether it went fully down since, and when an overheated body may record again.
+        self.half_pressed: set[str] = set()
+        self.full_pressed = False
+        self._full_since_half = False
+        self._hot_until: float | None = None
         self.operations: Counter[str] = Counter()
         self._accounted_at = now
         self.last_activity = now
@@ -176,7 +187,7 @@ class VirtualEos5D2:
         """Seconds until the running clip stops by itself, and why."""
         assert self._recording is not None
         elapsed = now - self._recording.started_at
-        limits = [(CLIP_MAX_BYTES / self.settings.movie_bytes_per_s - elapsed, "clip_limit"),
+        limits = [(self.clip_max_bytes / self.settings.movie_bytes_per_s - elapsed, "clip_limit"),
                   (CLIP_MAX_S - elapsed, "clip_limit"),
                   (self.card_free / self.settings.movie_bytes_per_s, "card_full")]
         if self.settings.clip_limit_s is not None:
@@ -281,10 +292,12 @@ class VirtualEos5D2:
             candidate.card_free_bytes = int(self.card_free)
         candidate.validate()
         old_shots, old_level = self.available_shots(), battery_level(self.battery)
-        old_apo, old_remote = self.settings.auto_poweroff_s, self.settings.remote_movie
+        old_apo, old_remote = self.settings.auto_poweroff_s, self.remote_movie
         self.settings = candidate
         self.battery = candidate.battery_percent
         self.card_free = float(candidate.card_free_bytes)
+        if self.store.folder_name != self.body.folder_name:
+            self.store.rename_folder(self.body.folder_name)  # the one folder follows the body
         if "first_file_number" in changes:
             self._next_file_number = candidate.first_file_number
         if self.session_open:
@@ -294,7 +307,7 @@ class VirtualEos5D2:
                 self.queue_prop(Prop.BATTERY_POWER)
             if candidate.auto_poweroff_s != old_apo:
                 self.queue_prop(Prop.AUTO_POWER_OFF)
-            if old_remote == "hidden" and candidate.remote_movie != "hidden":
+            if old_remote == "hidden" and self.remote_movie != "hidden":
                 self.queue_prop(Prop.EVF_RECORD_STATUS)
         if "auto_poweroff_s" in changes:
             self.last_activity = now  # the idle timer starts when it is set
@@ -327,12 +340,26 @@ class VirtualEos5D2:
         return self._recording is not None
 
     @property
+    def body(self) -> Body:
+        return BODIES[self.settings.body]
+
+    @property
+    def remote_movie(self) -> str:
+        """How 0xD1B8 behaves: the setting if given, else what the body does."""
+        return self.settings.remote_movie or self.body.remote_movie
+
+    @property
+    def clip_max_bytes(self) -> int:
+        """The file size at which the body ends a clip by itself (FAT32: just under 4 GiB)."""
+        return min(self.settings.clip_max_bytes or CLIP_MAX_BYTES, CLIP_MAX_BYTES)
+
+    @property
     def clips(self) -> list[Clip]:
         """The movies on the card, oldest first."""
         return self.store.clips
 
     def effective_clip_limit_s(self) -> float:
-        limit = min(CLIP_MAX_BYTES / self.settings.movie_bytes_per_s, CLIP_MAX_S)
+        limit = min(self.clip_max_bytes / self.settings.movie_bytes_per_s, CLIP_MAX_S)
         if self.settings.clip_limit_s is not None:
             limit = min(limit, self.settings.clip_limit_s)
         return limit
@@ -341,7 +368,8 @@ class VirtualEos5D2:
         now = self._clock()
         self._advance(now)
         return {
-            "model": MODEL_NAME,
+            "model": self.body.model,
+            "body": self.body.name,
             "powered": self.powered,
             "power_off_reason": self.power_off_reason,
             "host_connected": self.host_connected,
@@ -352,12 +380,19 @@ class VirtualEos5D2:
             "live_view": self.evf_output == ptp.EVF_OUTPUT_PC,
             "evf_output": self.evf_output,
             "movie_mode": self.settings.movie_mode,
-            "remote_movie": self.settings.remote_movie,
+            "remote_movie": self.remote_movie,
             "record_target": self._record_status(),
             "capture_destination": self.capture_destination,
             "event_mode": self.event_mode,
             "remote_mode": self.remote_mode,
             "clips": [c.as_dict() for c in self.clips],
+            "stills": [s.as_dict() for s in self.store.stills],
+            "sdram_stills": [s.as_dict() for s in self.store.sdram.values()],
+            "half_pressed": sorted(self.half_pressed),
+            "overheated": self._overheated(now),
+            "last_still_refusal": self.last_still_refusal,
+            "clip_max_bytes": self.clip_max_bytes,
+            "movie_bytes_per_s": self.settings.movie_bytes_per_s,
             "pending_files": len(self._pending_files),
             "battery_percent": math.ceil(self.battery - 1e-9),
             "card_free_bytes": round(self.card_free),
@@ -390,7 +425,7 @@ class VirtualEos5D2:
         return Reply(Rc.OK)
 
     def set_record_status(self, value: int) -> Reply:
-        mode = self.settings.remote_movie
+        mode = self.remote_movie
         if mode == "hidden":
             return Reply(Rc.DEVICE_PROP_NOT_SUPPORTED)
         if mode == "busy":
@@ -423,6 +458,8 @@ class VirtualEos5D2:
             return Rc.DEVICE_BUSY, "live_view_off"
         if not self.settings.movie_mode:
             return Rc.DEVICE_BUSY, "movie_mode_off"
+        if self._overheated(self._clock()):
+            return Rc.DEVICE_BUSY, "overheated"
         if self.card_free < CARD_MIN_FREE_BYTES:
             return Rc.STORE_FULL, "card_full"
         if self.battery < LOW_BATTERY_PERCENT:
@@ -440,11 +477,11 @@ class VirtualEos5D2:
         assert self._recording is not None
         run = self._recording
         duration = now - run.started_at
-        size = min(round(run.bytes_written), CLIP_MAX_BYTES)
+        size = min(round(run.bytes_written), self.clip_max_bytes)
         # whole bytes: the card loses exactly the clip's size
         self.card_free = float(max(0, round(self.card_free + run.bytes_written - size)))
         clip = Clip(self.store.new_handle(), f"MVI_{run.file_number:04d}.MOV", size, duration,
-                    reason, self._wall_clock())
+                    reason, self._wall_clock(), folder=self.store.folder_name)
         self._recording = None
         self.record_stops += 1
         self.last_stop_reason = reason
@@ -466,6 +503,144 @@ class VirtualEos5D2:
                                                     THM_SIZE_BYTES, FOLDER_HANDLE, clip.thm_name))
         if self.available_shots() != old_shots:
             self.queue_prop(Prop.AVAILABLE_SHOTS)
+
+    # ------------------------------------------------------------------ shutter button & stills
+
+    def remote_release_on(self, mode: int) -> Reply:
+        """EOS RemoteReleaseOn 0x9128: bit 0 half press, bit 1 full press (libgphoto2 sends 1
+        for "Press Half", 3 for "Press Full", 2 for capture_image's full press)."""
+        if mode & 1:
+            self._half_down("usb")
+        if mode & 2:
+            code = self._full_press()
+            return Reply(code)
+        return Reply(Rc.OK)
+
+    def remote_release_off(self, mode: int) -> Reply:
+        """EOS RemoteReleaseOff 0x9129: bit 1 releases the full press, bit 0 the half press."""
+        if mode & 2:
+            self.full_pressed = False
+        if mode & 1:
+            self._half_up("usb")
+        return Reply(Rc.OK)
+
+    def n3(self, line: str, down: bool) -> dict[str, object]:
+        """The N3 wired-remote port: "focus" (half press) or "shutter" (full press) line
+        pulled to ground (``down``) or let go, as an optocoupler on the port would."""
+        if not self.powered:
+            return {"line": line, "down": down, "effect": None, "refused": "powered_off"}
+        now = self._clock()
+        self._advance(now)
+        self.last_activity = now
+        stops, starts, stills = self.record_stops, self.record_starts, self._still_count()
+        refusal = None
+        if line == "focus":
+            if down:
+                self._half_down("n3")
+            else:
+                self._half_up("n3")
+        elif line == "shutter":
+            if down:
+                code = self._full_press()
+                refusal = None if code == Rc.OK else self.last_still_refusal
+            else:
+                self.full_pressed = False
+        else:
+            raise ValueError("line must be 'focus' or 'shutter'")
+        effect = ("record_start" if self.record_starts > starts
+                  else "record_stop" if self.record_stops > stops
+                  else "still" if self._still_count() > stills else None)
+        return {"line": line, "down": down, "effect": effect, "refused": refusal}
+
+    def _still_count(self) -> int:
+        return len(self.store.stills) + len(self.store.sdram)
+
+    def _half_down(self, source: str) -> None:
+        if not self.half_pressed:
+            self._full_since_half = False
+        self.half_pressed.add(source)
+
+    def _half_up(self, source: str) -> None:
+        if source not in self.half_pressed:
+            return
+        self.half_pressed.discard(source)
+        if not self.half_pressed and not self._full_since_half and self.body.ml_rec_key:
+            self._rec_key_toggle()
+
+    def _rec_key_toggle(self) -> None:
+        """Magic Lantern's REC key on HalfShutter: when a half-press is let go, start a movie
+        if none runs, else stop it (src/movtweaks.c movie_rec_halfshutter_step)."""
+        now = self._clock()
+        self._advance(now)
+        if self._recording is not None:
+            self._stop_recording("rec_key", now)
+            return
+        refusal = self._start_refusal(from_body=True)
+        if refusal is not None:
+            self.last_refusal = refusal[1]  # ML does nothing visible over PTP
+            return
+        self._start_recording(now, "rec_key")
+
+    def _full_press(self) -> int:
+        """The shutter fully down: take a still; the response code of the press."""
+        self.full_pressed = True
+        self._full_since_half = True
+        refusal = self._still_refusal()
+        if refusal is not None:
+            self.last_still_refusal = refusal[1]
+            return refusal[0]
+        self.last_still_refusal = None
+        self._take_still()
+        return Rc.OK
+
+    def _still_refusal(self) -> tuple[int, str] | None:
+        if self._recording is not None:
+            return Rc.DEVICE_BUSY, "recording"  # assumed, see docs
+        if self.battery < LOW_BATTERY_PERCENT:
+            return Rc.CANON_LOW_BATTERY, "battery_low"
+        if (self.capture_destination != ptp.CAPTURE_DEST_PC
+                and self.card_free < self.settings.still_size_bytes):
+            return Rc.STORE_FULL, "card_full"
+        return None
+
+    def _take_still(self) -> None:
+        jpeg = self.settings.still_format == "jpg"
+        number = self._next_file_number
+        self._next_file_number = number % 9999 + 1  # stills and movies share the counter
+        to_pc = self.capture_destination == ptp.CAPTURE_DEST_PC
+        still = Still(self.store.new_handle(), f"IMG_{number:04d}.{'JPG' if jpeg else 'CR2'}",
+                      self.settings.still_size_bytes,
+                      ptp.OFC_EXIF_JPEG if jpeg else ptp.OFC_CANON_CR2, self._wall_clock(),
+                      folder=self.store.folder_name, in_sdram=to_pc)
+        old_shots = self.available_shots()
+        self.store.add_still(still)
+        if to_pc:
+            # Capture to the PC: the body asks the host to fetch it (libgphoto2 then reads it
+            # with GetPartialObject and acknowledges with TransferComplete).
+            self._queue(ptp.eos_request_transfer_record(still.handle, still.object_format,
+                                                        still.size, still.name))
+            return
+        self.card_free -= still.size
+        self._queue(ptp.eos_object_added_record(still.handle, STORAGE_ID, still.object_format,
+                                                still.size, FOLDER_HANDLE, still.name))
+        if self.available_shots() != old_shots:
+            self.queue_prop(Prop.AVAILABLE_SHOTS)
+
+    # ------------------------------------------------------------------ heat
+
+    def overheat(self, cool_down_s: float = 0.0) -> None:
+        """The sensor got too hot: a running clip ends (file written as at any stop) and new
+        starts are refused for ``cool_down_s``."""
+        if cool_down_s < 0:
+            raise ValueError("cool_down_s must be >= 0")
+        now = self._clock()
+        self._advance(now)
+        if self._recording is not None:
+            self._stop_recording("heat", now)
+        self._hot_until = now + cool_down_s
+
+    def _overheated(self, now: float) -> bool:
+        return self._hot_until is not None and now < self._hot_until
 
     # ------------------------------------------------------------------ events
 
@@ -491,7 +666,7 @@ class VirtualEos5D2:
             Prop.EVF_OUTPUT_DEVICE: self.evf_output,
             Prop.EVF_MODE: self.evf_mode,
         }
-        if self.settings.remote_movie != "hidden":
+        if self.remote_movie != "hidden":
             values[Prop.EVF_RECORD_STATUS] = self._record_status()
         return values.get(code)
 
@@ -513,7 +688,7 @@ class VirtualEos5D2:
     def available_shots(self) -> int:
         if self.capture_destination == ptp.CAPTURE_DEST_PC and self.pc_capacity_known:
             return PC_AVAILABLE_SHOTS
-        return int(self.card_free // STILL_SIZE_BYTES)
+        return int(self.card_free // self.settings.still_size_bytes)
 
     # ------------------------------------------------------------------ PTP operations
 

@@ -15,25 +15,24 @@ from typing import TYPE_CHECKING
 from pitrigger.virtualcam import ptp
 from pitrigger.virtualcam.body import (
     CAPTURE_FORMATS_5D2,
-    DEVICE_PROPS_5D2,
-    DEVICE_VERSION,
     EOS_EVENTS,
     EOS_UNKNOWN_LIST,
-    EVENTS_5D2,
     IMAGE_FORMATS_5D2,
     MANUFACTURER,
-    MODEL_NAME,
-    OPERATIONS_5D2,
     SERIAL_NUMBER,
 )
 from pitrigger.virtualcam.ptp import Op, Prop, Rc
 from pitrigger.virtualcam.ptpip import Operation, Reply
-from pitrigger.virtualcam.store import STORAGE_ID
+from pitrigger.virtualcam.store import STORAGE_ID, file_bytes
 
 if TYPE_CHECKING:
     from pitrigger.virtualcam.model import VirtualEos5D2
 
 Handler = Callable[["VirtualEos5D2", Operation], Reply]
+
+# The virtual body builds a data phase in memory: it refuses to build one larger than this
+# (libgphoto2 reads files above 1 MiB with GetPartialObject in 1 MiB blocks anyway).
+MAX_DATA_PHASE_BYTES = 256 * 1024 * 1024
 
 
 def _first_param(operation: Operation) -> int:
@@ -51,9 +50,20 @@ def op_not_ready(cam: VirtualEos5D2, operation: Operation) -> Reply:
     return Reply(Rc.CANON_NOT_READY)  # no live-view frames are modelled
 
 
-def op_still_capture(cam: VirtualEos5D2, operation: Operation) -> Reply:
-    # Stills are not modelled; during a movie the body is busy anyway.
-    return Reply(Rc.DEVICE_BUSY if cam.recording else Rc.GENERAL_ERROR)
+def op_remote_release_on(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    return cam.remote_release_on(_first_param(operation))
+
+
+def op_remote_release_off(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    return cam.remote_release_off(_first_param(operation))
+
+
+def op_remote_release(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    """The older EOS capture 0x910F: press and let go in one; the outcome is parameter 1
+    (0 = released; a PTP response code otherwise, which libgphoto2 reports as such)."""
+    code = cam.remote_release_on(3).code
+    cam.remote_release_off(3)
+    return Reply(Rc.OK, params=(0 if code == Rc.OK else int(code),))
 
 
 def op_get_device_info(cam: VirtualEos5D2, operation: Operation) -> Reply:
@@ -63,14 +73,14 @@ def op_get_device_info(cam: VirtualEos5D2, operation: Operation) -> Reply:
         ptp.u16(100),
         ptp.ptp_string("microsoft.com: 1.0;"),
         ptp.u16(0),  # FunctionalMode
-        ptp.u16_array(OPERATIONS_5D2),
-        ptp.u16_array(EVENTS_5D2),
-        ptp.u16_array(DEVICE_PROPS_5D2),
+        ptp.u16_array(cam.body.operations),
+        ptp.u16_array(cam.body.events),
+        ptp.u16_array(cam.body.device_props),
         ptp.u16_array(CAPTURE_FORMATS_5D2),
         ptp.u16_array(IMAGE_FORMATS_5D2),
         ptp.ptp_string(MANUFACTURER),
-        ptp.ptp_string(MODEL_NAME),
-        ptp.ptp_string(DEVICE_VERSION),
+        ptp.ptp_string(cam.body.model),
+        ptp.ptp_string(cam.body.device_version),
         ptp.ptp_string(SERIAL_NUMBER),
     ))
     return Reply(Rc.OK, data=data)
@@ -165,6 +175,42 @@ def op_get_object_info_ex(cam: VirtualEos5D2, operation: Operation) -> Reply:
     return Reply(Rc.OK, data=ptp.u32(len(entries)) + b"".join(entries))
 
 
+def _object_data(cam: VirtualEos5D2, handle: int, offset: int, max_bytes: int) -> Reply:
+    content = cam.store.content_of(handle)
+    if content is None:
+        return Reply(Rc.INVALID_OBJECT_HANDLE)
+    name, size = content
+    length = max(0, min(max_bytes, size - offset))
+    if length > MAX_DATA_PHASE_BYTES:
+        return Reply(Rc.GENERAL_ERROR)  # a limit of the virtual body, see docs
+    return Reply(Rc.OK, data=file_bytes(name, offset, length), params=(length,))
+
+
+def op_get_object(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    reply = _object_data(cam, _first_param(operation), 0, 0xFFFFFFFF)
+    return Reply(reply.code, data=reply.data)
+
+
+def op_get_partial_object(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    """GetPartialObject 0x101B (handle, offset, max bytes): the bytes, and their count as
+    parameter 1. libgphoto2 reads EOS files above 1 MiB this way, 1 MiB at a time."""
+    handle, offset, max_bytes = (*operation.params, 0, 0, 0)[:3]
+    return _object_data(cam, handle, offset, max_bytes)
+
+
+def op_eos_get_partial_object(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    """Canon's own GetPartialObject 0x9107 (handle, offset, size): listed by the body, not
+    used by libgphoto2 2.5.34 (its calls are commented out); same bytes, no parameter."""
+    handle, offset, max_bytes = (*operation.params, 0, 0, 0)[:3]
+    reply = _object_data(cam, handle, offset, max_bytes)
+    return Reply(reply.code, data=reply.data)
+
+
+def op_transfer_complete(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    cam.store.transfer_complete(_first_param(operation))
+    return Reply(Rc.OK)
+
+
 def op_delete_object(cam: VirtualEos5D2, operation: Operation) -> Reply:
     freed = cam.store.delete(_first_param(operation))
     if freed is None:
@@ -176,10 +222,10 @@ def op_delete_object(cam: VirtualEos5D2, operation: Operation) -> Reply:
 # ---------------------------------------------------------------------- standard properties
 
 
-def _standard_prop(code: int) -> tuple[int, int, str | int] | None:
+def _standard_prop(cam: VirtualEos5D2, code: int) -> tuple[int, int, str | int] | None:
     """(data type, get/set, value) of the body's three standard properties."""
     if code == ptp.PROP_DEVICE_FRIENDLY_NAME:
-        return ptp.DataType.STR, 0, MODEL_NAME
+        return ptp.DataType.STR, 0, cam.body.model
     if code == ptp.PROP_PERCEIVED_DEVICE_TYPE:
         return ptp.DataType.UINT32, 0, 1
     if code == ptp.PROP_SESSION_INITIATOR_INFO:
@@ -192,7 +238,7 @@ def _pack_value(value: str | int) -> bytes:
 
 
 def op_get_device_prop_desc(cam: VirtualEos5D2, operation: Operation) -> Reply:
-    prop = _standard_prop(_first_param(operation))
+    prop = _standard_prop(cam, _first_param(operation))
     if prop is None:
         return Reply(Rc.DEVICE_PROP_NOT_SUPPORTED)
     data_type, get_set, value = prop
@@ -203,7 +249,7 @@ def op_get_device_prop_desc(cam: VirtualEos5D2, operation: Operation) -> Reply:
 
 
 def op_get_device_prop_value(cam: VirtualEos5D2, operation: Operation) -> Reply:
-    prop = _standard_prop(_first_param(operation))
+    prop = _standard_prop(cam, _first_param(operation))
     if prop is None:
         return Reply(Rc.DEVICE_PROP_NOT_SUPPORTED)
     return Reply(Rc.OK, data=_pack_value(prop[2]))
@@ -216,7 +262,7 @@ def op_get_device_info_ex(cam: VirtualEos5D2, operation: Operation) -> Reply:
     props = [Prop.BATTERY_POWER, Prop.AUTO_POWER_OFF, Prop.OWNER, Prop.AVAILABLE_SHOTS,
              Prop.CAPTURE_DESTINATION, Prop.CURRENT_STORAGE, Prop.SERIAL_NUMBER,
              Prop.EVF_OUTPUT_DEVICE, Prop.EVF_MODE, Prop.ARTIST, Prop.COPYRIGHT]
-    if cam.settings.remote_movie != "hidden":
+    if cam.remote_movie != "hidden":
         props.append(Prop.EVF_RECORD_STATUS)
     body = (ptp.u32_array(EOS_EVENTS) + ptp.u32_array(props)
             + ptp.u32_array(EOS_UNKNOWN_LIST))
@@ -303,6 +349,9 @@ OPERATION_HANDLERS: dict[int, Handler] = {
     Op.GET_NUM_OBJECTS: op_get_num_objects,
     Op.GET_OBJECT_HANDLES: op_get_object_handles,
     Op.GET_OBJECT_INFO: op_get_object_info,
+    Op.GET_OBJECT: op_get_object,
+    Op.GET_PARTIAL_OBJECT: op_get_partial_object,
+    Op.EOS_GET_PARTIAL_OBJECT: op_eos_get_partial_object,
     Op.EOS_GET_OBJECT_INFO_EX: op_get_object_info_ex,
     Op.DELETE_OBJECT: op_delete_object,
     Op.GET_DEVICE_PROP_DESC: op_get_device_prop_desc,
@@ -320,11 +369,11 @@ OPERATION_HANDLERS: dict[int, Handler] = {
     Op.EOS_SET_UI_LOCK: op_ok,
     Op.EOS_RESET_UI_LOCK: op_ok,
     Op.EOS_AF_CANCEL: op_ok,
-    Op.EOS_TRANSFER_COMPLETE: op_ok,
+    Op.EOS_TRANSFER_COMPLETE: op_transfer_complete,
     Op.EOS_GET_VIEWFINDER_DATA: op_not_ready,
-    Op.EOS_REMOTE_RELEASE: op_still_capture,
-    Op.EOS_REMOTE_RELEASE_ON: op_still_capture,
-    Op.EOS_REMOTE_RELEASE_OFF: op_ok,
+    Op.EOS_REMOTE_RELEASE: op_remote_release,
+    Op.EOS_REMOTE_RELEASE_ON: op_remote_release_on,
+    Op.EOS_REMOTE_RELEASE_OFF: op_remote_release_off,
 }
 
 
@@ -332,9 +381,9 @@ def execute(cam: VirtualEos5D2, operation: Operation) -> Reply:
     """Answer one operation from the table (faults and power are the model's business)."""
     if operation.code not in (Op.GET_DEVICE_INFO, Op.OPEN_SESSION) and not cam.session_open:
         return Reply(Rc.SESSION_NOT_OPEN)
+    if operation.code not in cam.body.operations:
+        return Reply(Rc.OPERATION_NOT_SUPPORTED)
     handler = OPERATION_HANDLERS.get(operation.code)
     if handler is None:
-        if operation.code in OPERATIONS_5D2:
-            return Reply(Rc.GENERAL_ERROR)  # listed by the body, not modelled here
-        return Reply(Rc.OPERATION_NOT_SUPPORTED)
+        return Reply(Rc.GENERAL_ERROR)  # listed by the body, not modelled here
     return handler(cam, operation)
