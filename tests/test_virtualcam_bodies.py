@@ -18,6 +18,7 @@ from pitrigger.virtualcam import VirtualCamera, spawn
 
 gp = pytest.importorskip("gphoto2")
 
+
 CARD_EVENT = 'PTP Property d1b8 changed, "movierecordtarget" to "Card"'
 NONE_EVENT = 'PTP Property d1b8 changed, "movierecordtarget" to "None"'
 
@@ -146,8 +147,8 @@ def test_a_full_press_on_the_ml_body_takes_a_still_and_does_not_toggle(
         gphoto: Any, virtual_camera: VirtualCamera) -> None:
     virtual_camera.control.set(body="5d2-ml", still_size_bytes=50_000)
     camera = connect_live(gphoto, virtual_camera)
-    gphoto.set_config(camera, "capturetarget", "Memory card")
-    path = camera.capture(gp.GP_CAPTURE_IMAGE)  # half, full, release full, release half
+    with gphoto.captures_to_card(camera):
+        path = camera.capture(gp.GP_CAPTURE_IMAGE)  # half, full, release full, release half
     assert (path.folder, path.name) == ("/store_00010001/DCIM/100EOS5D", "IMG_0001.JPG")
     state = virtual_camera.control.state()
     assert state["recording"] is False and state["record_starts"] == 0
