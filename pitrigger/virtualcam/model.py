@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from pitrigger.virtualcam import ptp
 from pitrigger.virtualcam.body import (
     BODIES,
-    CARD_MIN_FREE_BYTES,
     CLIP_MAX_BYTES,
     CLIP_MAX_S,
     LOW_BATTERY_PERCENT,
@@ -460,7 +459,7 @@ class VirtualEos5D2:
             return Rc.DEVICE_BUSY, "movie_mode_off"
         if self._overheated(self._clock()):
             return Rc.DEVICE_BUSY, "overheated"
-        if self.card_free < CARD_MIN_FREE_BYTES:
+        if self.card_free < self.settings.movie_bytes_per_s:  # about one second of video
             return Rc.STORE_FULL, "card_full"
         if self.battery < LOW_BATTERY_PERCENT:
             return Rc.CANON_LOW_BATTERY, "battery_low"
