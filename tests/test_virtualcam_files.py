@@ -169,3 +169,22 @@ def test_camera_side_stops_as_the_host_sees_them(
         assert state["powered"] is False
         assert state["power_off_reason"] == ("battery_empty" if reason == "battery_empty"
                                              else "control")
+
+
+def test_eosremoterelease_press_full_adds_a_still_on_the_card(
+        gphoto: Any, virtual_camera: VirtualCamera) -> None:
+    virtual_camera.control.set(still_size_bytes=20_000, first_file_number=41)
+    camera = connect_live(gphoto, virtual_camera)
+    with gphoto.captures_to_card(camera):
+        widget = camera.get_single_config("eosremoterelease")
+        choices = list(widget.get_choices())
+        press = next(c for c in choices if c.startswith("Press Full"))  # 9128(3, …)
+        release = "Release" if "Release" in choices else "Release Full"  # 9129(3)
+        for choice in (press, release):
+            widget.set_value(choice)
+            camera.set_single_config("eosremoterelease", widget)
+        events = gphoto.wait_events(camera, until=file_added)
+    assert events[-1] == (gp.GP_EVENT_FILE_ADDED, f"{FOLDER}/IMG_0041.JPG")
+    state = virtual_camera.control.state()
+    assert [still["name"] for still in state["stills"]] == ["IMG_0041.JPG"]
+    assert state["half_pressed"] == [] and state["recording"] is False
