@@ -117,6 +117,17 @@ class GphotoHelper:
         widget.set_value(value)
         camera.set_single_config(name, widget)
 
+    @contextlib.contextmanager
+    def captures_to_card(self, camera: Any) -> Iterator[None]:
+        """capturetarget "Memory card" for the block. libgphoto2 saves the choice in
+        ~/.gphoto/settings for every later process (other test runs too), so it is put
+        back to its default "Internal RAM" afterwards."""
+        self.set_config(camera, "capturetarget", "Memory card")
+        try:
+            yield
+        finally:
+            self.set_config(camera, "capturetarget", "Internal RAM")
+
     def get_config(self, camera: Any, name: str) -> Any:
         return camera.get_single_config(name).get_value()
 

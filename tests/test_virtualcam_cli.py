@@ -206,3 +206,41 @@ def test_control_errors_are_answered_not_fatal(virtual_camera: VirtualCamera) ->
     assert b'"ok": false' in answer
     state = control.state()
     assert state["faults"] == [] and state["battery_percent"] == 100
+
+
+def _listening_address(port: int) -> str:
+    """The address a listening TCP socket on ``port`` is bound to, from /proc/net/tcp."""
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            address, port_hex = fields[1].split(":")
+            if int(port_hex, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                return socket.inet_ntoa(bytes.fromhex(address)[::-1])
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="needs Linux /proc/net/tcp")
+def test_host_wildcard_keeps_the_control_port_on_loopback() -> None:
+    # Issue 8: `--host 0.0.0.0` exposed the unauthenticated control port as well.
+    with spawn(host="0.0.0.0") as cam:
+        assert _listening_address(cam.ptpip_port) == "0.0.0.0"
+        assert _listening_address(cam.control_port) == "127.0.0.1"
+        assert cam.control.state()["powered"] is True
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="needs Linux /proc/net/tcp")
+def test_control_host_other_than_loopback_is_explicit_and_warned() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pitrigger", "virtual-camera", "--port", "0",
+         "--control-host", "0.0.0.0", "--exit-on-stdin-eof"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        ready = dict(part.split("=") for part in process.stdout.readline().split()[1:])
+        assert _listening_address(int(ready["control"])) == "0.0.0.0"
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=10)
+    warning = process.stderr.read()
+    assert "WARNING" in warning and "0.0.0.0" in warning

@@ -36,6 +36,7 @@ from pitrigger.virtualcam.ptpip import (
     encode_packet,
     encode_reply,
 )
+from pitrigger.virtualcam.store import file_bytes
 
 
 class FakeClock:
@@ -390,7 +391,7 @@ def test_invalid_settings_are_rejected() -> None:
         camera.apply_settings(remote_movie="sometimes")
     with pytest.raises(ValueError, match="unknown settings"):
         camera.apply_settings(iso=100)
-    assert camera.settings.remote_movie == "supported"
+    assert camera.remote_movie == "supported" and camera.settings.remote_movie is None
 
 
 # ---------------------------------------------------------------------- PTP/IP framing
@@ -530,3 +531,128 @@ def test_slow_stall_executes_now_and_asks_for_a_late_reply() -> None:
     assert camera.evf_output == ptp.EVF_OUTPUT_PC  # done at once, only answered late
     with pytest.raises(ValueError, match="reply_after_s"):
         camera.inject_operation_fault("busy", 1, None, reply_after_s=1.0)
+
+
+# ---------------------------------------------------------------------- bodies, shutter, files
+
+
+def test_every_body_answers_only_the_operations_it_lists() -> None:
+    for name in ("5d2", "7d"):
+        camera, _ = make_camera(body=name)
+        assert call(camera, Op.OPEN_SESSION, 1).code == Rc.OK
+        listed = 0x9133  # the 7D's movie select: listed by the 7D, not by the 5D Mark II
+        expected = Rc.GENERAL_ERROR if name == "7d" else Rc.OPERATION_NOT_SUPPORTED
+        assert call(camera, listed).code == expected
+
+
+def test_ml_rec_key_toggles_on_release_and_a_full_press_cancels_the_toggle() -> None:
+    camera, clock = make_camera(body="5d2-ml")
+    open_prepared(camera)
+    set_prop(camera, Prop.EVF_OUTPUT_DEVICE, ptp.EVF_OUTPUT_PC)
+    assert call(camera, Op.EOS_REMOTE_RELEASE_ON, 1, 0).code == Rc.OK
+    assert not camera.recording  # Magic Lantern acts on the release
+    call(camera, Op.EOS_REMOTE_RELEASE_OFF, 1)
+    assert camera.recording
+    clock.advance(2.0)
+    # half + full (libgphoto2's capture): a still is refused while recording, no toggle
+    call(camera, Op.EOS_REMOTE_RELEASE_ON, 1, 0)
+    assert call(camera, Op.EOS_REMOTE_RELEASE_ON, 2, 0).code == Rc.DEVICE_BUSY
+    call(camera, Op.EOS_REMOTE_RELEASE_OFF, 2)
+    call(camera, Op.EOS_REMOTE_RELEASE_OFF, 1)
+    assert camera.recording
+    # USB and the N3 line hold the same button: the toggle waits for the last to let go
+    call(camera, Op.EOS_REMOTE_RELEASE_ON, 1, 0)
+    camera.n3("focus", True)
+    call(camera, Op.EOS_REMOTE_RELEASE_OFF, 1)
+    assert camera.recording
+    assert camera.n3("focus", False)["effect"] == "record_stop"
+    records = events(camera)
+    assert Prop.EVF_RECORD_STATUS not in [code for code, _value in prop_changes(records)]
+    assert added_names(records) == ["MVI_0001.MOV"]
+    assert camera.clips[0].stop_reason == "rec_key" and camera.clips[0].duration_s == 2.0
+
+
+def test_stills_share_the_file_counter_and_fill_the_card() -> None:
+    camera, _ = make_camera(still_size_bytes=1000, card_free_bytes=2500)
+    open_prepared(camera)
+    for _ in range(2):
+        assert camera.n3("shutter", True)["effect"] == "still"
+        camera.n3("shutter", False)
+    assert camera.n3("shutter", True)["refused"] == "card_full"
+    assert [s.name for s in camera.store.stills] == ["IMG_0001.JPG", "IMG_0002.JPG"]
+    assert camera.card_free == 500
+    assert added_names(events(camera)) == ["IMG_0001.JPG", "IMG_0002.JPG"]
+
+
+def test_a_still_to_the_pc_is_announced_for_transfer_and_forgotten_after() -> None:
+    camera, _ = make_camera(still_size_bytes=3000, still_format="cr2")
+    open_prepared(camera)
+    set_prop(camera, Prop.CAPTURE_DESTINATION, ptp.CAPTURE_DEST_PC)
+    events(camera)
+    assert call(camera, Op.EOS_REMOTE_RELEASE_ON, 3, 0).code == Rc.OK
+    [(code, handle, rest)] = events(camera)
+    assert code == ptp.EosEvent.REQUEST_OBJECT_TRANSFER
+    # as ptp_unpack_EOS_events reads it: format at 0x0C, size at 0x14, name at 0x1C
+    assert struct.unpack_from("<H", rest, 0x0C - 12)[0] == ptp.OFC_CANON_CR2
+    assert struct.unpack_from("<I", rest, 0x14 - 12)[0] == 3000
+    assert rest[0x1C - 12 :].split(b"\x00")[0] == b"IMG_0001.CR2"
+    part = call(camera, Op.GET_PARTIAL_OBJECT, handle, 1000, 5000)
+    assert part.params == (2000,) and part.data == file_bytes("IMG_0001.CR2", 1000, 2000)
+    assert call(camera, Op.EOS_TRANSFER_COMPLETE, handle).code == Rc.OK
+    assert call(camera, Op.GET_OBJECT, handle).code == Rc.INVALID_OBJECT_HANDLE
+    assert camera.store.stills == []
+
+
+@given(st.integers(0, 300_000), st.integers(0, 200_000), st.integers(0, 200_000))
+def test_file_bytes_are_the_same_however_they_are_cut(offset: int, first: int,
+                                                      second: int) -> None:
+    whole = file_bytes("MVI_0007.MOV", offset, first + second)
+    assert len(whole) == first + second
+    assert whole == (file_bytes("MVI_0007.MOV", offset, first)
+                     + file_bytes("MVI_0007.MOV", offset + first, second))
+
+
+def test_each_file_has_its_own_content() -> None:
+    assert file_bytes("MVI_0007.MOV", 0, 64) != file_bytes("MVI_0008.MOV", 0, 64)
+
+
+def test_size_cap_ends_the_clip_at_exactly_that_size() -> None:
+    camera, clock = make_camera(movie_bytes_per_s=1000, clip_max_bytes=5000)
+    open_prepared(camera)
+    set_prop(camera, Prop.EVF_OUTPUT_DEVICE, ptp.EVF_OUTPUT_PC)
+    set_prop(camera, Prop.EVF_RECORD_STATUS, ptp.RECORD_TARGET_CARD)
+    assert camera.next_deadline() == pytest.approx(clock.now + 5.0)
+    clock.advance(7.0)
+    camera.poll()
+    [clip] = camera.clips
+    assert (clip.size, clip.stop_reason, clip.duration_s) == (5000, "clip_limit", 5.0)
+
+
+def test_heat_stops_the_clip_and_refuses_starts_until_cooled() -> None:
+    camera, clock = make_camera()
+    open_prepared(camera)
+    set_prop(camera, Prop.EVF_OUTPUT_DEVICE, ptp.EVF_OUTPUT_PC)
+    set_prop(camera, Prop.EVF_RECORD_STATUS, ptp.RECORD_TARGET_CARD)
+    camera.overheat(cool_down_s=30.0)
+    assert not camera.recording and camera.last_stop_reason == "heat"
+    assert set_prop(camera, Prop.EVF_RECORD_STATUS, ptp.RECORD_TARGET_CARD) == Rc.DEVICE_BUSY
+    assert camera.last_refusal == "overheated"
+    clock.advance(30.0)
+    assert set_prop(camera, Prop.EVF_RECORD_STATUS, ptp.RECORD_TARGET_CARD) == Rc.OK
+
+
+def test_battery_level_events_while_it_runs_down_to_empty() -> None:
+    camera, clock = make_camera(battery_percent=40, battery_drain_pct_per_min=60)
+    open_prepared(camera)
+    set_prop(camera, Prop.EVF_OUTPUT_DEVICE, ptp.EVF_OUTPUT_PC)
+    set_prop(camera, Prop.EVF_RECORD_STATUS, ptp.RECORD_TARGET_CARD)
+    events(camera)
+    levels = []
+    for _ in range(39):  # 1 % a second, read every second as a polling host would
+        clock.advance(1.0)
+        levels += [value for code, value in prop_changes(events(camera))
+                   if code == Prop.BATTERY_POWER]
+    assert levels == [ptp.BATTERY_LEVEL_25, ptp.BATTERY_LEVEL_LOW]
+    clock.advance(1.0)
+    camera.poll()
+    assert not camera.powered and camera.clips[0].stop_reason == "battery_empty"

@@ -9,7 +9,7 @@ returns a ``VirtualCamera`` handle::
         cam.control.state()["recording"]
 
 Importing this package stays cheap (stdlib only); the responder itself lives in
-``server.py`` / ``model.py``. See docs/virtual-camera.md.
+``server.py`` / ``model.py`` and its parts. See docs/virtual-camera.md.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ __all__ = ["ControlClient", "ControlError", "VirtualCamera", "spawn"]
 
 # spawn() keyword -> command-line flag of `pitrigger virtual-camera`
 _OPTION_FLAGS = {
+    "body": "--body",
+    "clip_max_bytes": "--clip-max-bytes",
+    "movie_bytes_per_s": "--movie-bytes-per-second",
+    "still_format": "--still-format",
+    "still_size_bytes": "--still-size-bytes",
     "battery_percent": "--battery-percent",
     "card_free_bytes": "--card-free-bytes",
     "card_capacity_bytes": "--card-capacity-bytes",
@@ -41,6 +46,7 @@ _OPTION_FLAGS = {
     "port": "--port",
     "control_port": "--control-port",
     "host": "--host",
+    "control_host": "--control-host",
 }
 
 
@@ -48,12 +54,12 @@ class VirtualCamera:
     """A running responder process: its ports, a control client, and ``stop()``."""
 
     def __init__(self, process: subprocess.Popen[bytes], host: str, ptpip_port: int,
-                 control_port: int) -> None:
+                 control_port: int, control_host: str = "127.0.0.1") -> None:
         self.process = process
         self.host = host
         self.ptpip_port = ptpip_port
         self.control_port = control_port
-        self.control = ControlClient(host, control_port)
+        self.control = ControlClient(_reachable(control_host), control_port)
 
     @property
     def pid(self) -> int:
@@ -98,15 +104,19 @@ def spawn(clip_limit_s: float | None = None, *, movie_mode: bool = True, verbose
           ready_timeout: float = 10.0, **options: Any) -> VirtualCamera:
     """Start a virtual 5D Mark II in a child process and wait until its ports accept.
 
-    Options: battery_percent, card_free_bytes, card_capacity_bytes, remote_movie
+    Options: body (a ``--body`` name), clip_max_bytes, movie_bytes_per_s, still_format
+    ("jpg"/"cr2"), still_size_bytes, battery_percent, card_free_bytes, card_capacity_bytes,
+    remote_movie
     ("supported"/"hidden"/"busy"), auto_poweroff_s, auto_poweroff_needs_keepalive (bool),
     file_write_delay_s, first_file_number, battery_drain_pct_per_min, thm_files (bool), host,
-    port and control_port (default 0: free ports).
+    port and control_port (default 0: free ports), control_host (default 127.0.0.1 whatever
+    host is).
     """
     unknown = set(options) - set(_OPTION_FLAGS)
     if unknown:
         raise TypeError(f"unknown virtual camera options: {sorted(unknown)}")
     host = str(options.get("host", "127.0.0.1"))
+    control_host = str(options.get("control_host", "127.0.0.1"))
     options.setdefault("port", 0)
     options.setdefault("control_port", 0)
     argv = [sys.executable, "-m", "pitrigger", "virtual-camera", "--exit-on-stdin-eof",
@@ -124,11 +134,17 @@ def spawn(clip_limit_s: float | None = None, *, movie_mode: bool = True, verbose
     try:
         line = _read_ready_line(process, ready_timeout)
         fields = dict(part.split("=", 1) for part in line.split()[1:])
-        return VirtualCamera(process, host, int(fields["ptpip"]), int(fields["control"]))
+        return VirtualCamera(process, host, int(fields["ptpip"]), int(fields["control"]),
+                             control_host)
     except BaseException:
         process.kill()
         process.wait()
         raise
+
+
+def _reachable(bound: str) -> str:
+    """The address to connect to for a socket bound to ``bound`` (a wildcard: loopback)."""
+    return "127.0.0.1" if bound in ("0.0.0.0", "") else bound
 
 
 def _child_env() -> dict[str, str]:

@@ -6,6 +6,8 @@ carry ``"error"``. Requests (``cmd``):
 - ``{"cmd": "state"}`` -> ``{"ok": true, "state": {...}}``
 - ``{"cmd": "inject", "fault": NAME, ...params}`` -> ``{"ok": true, "state": {...}}``
 - ``{"cmd": "press_body_button"}`` -> ``{"ok": true, "result": {...}, "state": {...}}``
+- ``{"cmd": "n3", "line": "focus"|"shutter", "state": "down"|"up"}`` -> result + state
+- ``{"cmd": "bodies"}`` -> ``{"ok": true, "bodies": {name: summary}, "state": {...}}``
 - ``{"cmd": "power", "on": bool}``, ``{"cmd": "set", "settings": {...}}``,
   ``{"cmd": "reset", "keep_clips": bool}``, ``{"cmd": "clear_faults"}`` -> state
 
@@ -73,7 +75,7 @@ class ControlClient:
 
     def inject(self, fault: str, **params: Any) -> dict[str, Any]:
         """Inject a fault (busy, stall, refuse_movie, drop, power_off, auto_power_off,
-        card_full, battery_low, body_button); returns the state afterwards."""
+        card_full, battery_low, body_button, heat); returns the state afterwards."""
         state: dict[str, Any] = self.request(cmd="inject", fault=fault, **params)["state"]
         return state
 
@@ -82,14 +84,27 @@ class ControlClient:
         result: dict[str, Any] = self.request(cmd="press_body_button")["result"]
         return result
 
+    def n3(self, line: str, state: str) -> dict[str, Any]:
+        """Pull an N3 wired-remote line ("focus" = half press, "shutter" = full press) "down"
+        to ground or let it go "up"; returns {"line", "down", "effect", "refused"} where
+        effect is "record_start", "record_stop", "still" or None."""
+        result: dict[str, Any] = self.request(cmd="n3", line=line, state=state)["result"]
+        return result
+
+    def bodies(self) -> dict[str, str]:
+        """The bodies ``set(body=NAME)`` and ``--body NAME`` accept, with a summary each."""
+        bodies: dict[str, str] = self.request(cmd="bodies")["bodies"]
+        return bodies
+
     def power(self, on: bool) -> dict[str, Any]:
         state: dict[str, Any] = self.request(cmd="power", on=on)["state"]
         return state
 
     def set(self, **settings: Any) -> dict[str, Any]:
-        """Change settings (clip_limit_s, battery_percent, card_free_bytes, movie_mode,
-        remote_movie, auto_poweroff_s, file_write_delay_s, battery_drain_pct_per_min,
-        first_file_number, evf_output); returns the state."""
+        """Change settings (body, clip_limit_s, clip_max_bytes, battery_percent,
+        card_free_bytes, movie_mode, remote_movie, auto_poweroff_s, file_write_delay_s,
+        battery_drain_pct_per_min, movie_bytes_per_s, still_format, still_size_bytes,
+        first_file_number, evf_output); returns the state. A new body drops the host."""
         state: dict[str, Any] = self.request(cmd="set", settings=settings)["state"]
         return state
 

@@ -86,6 +86,7 @@ class EosEvent(IntEnum):
     """Record codes inside a Canon EOS GetEvent (0x9116) reply."""
 
     OBJECT_ADDED_EX = 0xC181
+    REQUEST_OBJECT_TRANSFER = 0xC186
     PROP_VALUE_CHANGED = 0xC189
     AVAIL_LIST_CHANGED = 0xC18A
 
@@ -143,6 +144,8 @@ BATTERY_LEVEL_75 = 4
 BATTERY_LEVEL_25 = 5
 
 OFC_ASSOCIATION = 0x3001
+OFC_EXIF_JPEG = 0x3801
+OFC_CANON_CR2 = 0xB103  # ptp.h PTP_OFC_CANON_CRW3
 OFC_CANON_MOV = 0xB104
 OFC_CANON_THM = 0xBF02  # a guess: the 5D Mark II lists 0xBF02 among its formats
 ASSOCIATION_GENERIC_FOLDER = 0x0001
@@ -216,6 +219,19 @@ def eos_object_added_record(
     struct.pack_into("<IIIIH", record, 0, 0, EosEvent.OBJECT_ADDED_EX, handle, storage_id,
                      object_format)
     struct.pack_into("<II", record, 0x1C, size, parent)
+    record += name.encode("ascii") + b"\x00"
+    record += b"\x00" * (-len(record) % 4)
+    struct.pack_into("<I", record, 0, len(record))
+    return bytes(record)
+
+
+def eos_request_transfer_record(handle: int, object_format: int, size: int, name: str) -> bytes:
+    """RequestObjectTransfer record (a capture to the PC): handle 0x08, format 0x0C, size
+    0x14, ASCII name 0x1C (ptp-pack.c PTP_cee_OI_*); the other bytes are not read."""
+    record = bytearray(0x1C)
+    struct.pack_into("<IIIH", record, 0, 0, EosEvent.REQUEST_OBJECT_TRANSFER, handle,
+                     object_format)
+    struct.pack_into("<I", record, 0x14, size)
     record += name.encode("ascii") + b"\x00"
     record += b"\x00" * (-len(record) % 4)
     struct.pack_into("<I", record, 0, len(record))

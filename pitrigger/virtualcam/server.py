@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from pitrigger.virtualcam import ptp
+from pitrigger.virtualcam.body import BODIES, DEFAULT_BODY
 from pitrigger.virtualcam.model import REMOTE_MOVIE_MODES, CameraSettings, VirtualEos5D2
 from pitrigger.virtualcam.ptpip import (
     INIT_FAIL_BUSY,
@@ -43,6 +45,7 @@ from pitrigger.virtualcam.ptpip import (
     parse_init_command_request,
     parse_init_event_request,
 )
+from pitrigger.virtualcam.settings import STILL_FORMATS
 
 log = logging.getLogger("pitrigger.virtualcam")
 
@@ -65,6 +68,7 @@ FAULT_PARAMS: dict[str, dict[str, object]] = {
     "card_full": {"free_bytes": 0},
     "battery_low": {"percent": 4},
     "body_button": {},
+    "heat": {"cool_down_s": 0.0},
 }
 
 
@@ -114,9 +118,12 @@ class VirtualCameraServer:
     """Binds the PTP/IP and control ports and serves both until ``stop`` or a signal."""
 
     def __init__(self, model: VirtualEos5D2, host: str = "127.0.0.1", ptpip_port: int = 15740,
-                 control_port: int = 0) -> None:
+                 control_port: int = 0, control_host: str = "127.0.0.1") -> None:
         self.model = model
         self.host = host
+        # The control port has no authentication: it stays on loopback whatever ``host`` is,
+        # unless the caller asks for another address explicitly.
+        self.control_host = control_host
         self._selector = selectors.DefaultSelector()
         self._connections: dict[socket.socket, _Connection] = {}
         self._ptpip_listener: socket.socket | None = None
@@ -124,7 +131,7 @@ class VirtualCameraServer:
         # and no other socket can take the port number meanwhile.
         self._ptpip_placeholder: socket.socket | None = None
         self.ptpip_port = ptpip_port
-        self._control_listener = self._listen(control_port)
+        self._control_listener = self._listen(control_port, control_host)
         self.control_port = self._control_listener.getsockname()[1]
         self._selector.register(self._control_listener, selectors.EVENT_READ, "control-listen")
         self._open_ptpip_listener()
@@ -136,15 +143,15 @@ class VirtualCameraServer:
 
     # ------------------------------------------------------------------ sockets
 
-    def _bind(self, port: int) -> socket.socket:
+    def _bind(self, port: int, host: str | None = None) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, port))
+        sock.bind((self.host if host is None else host, port))
         sock.setblocking(False)
         return sock
 
-    def _listen(self, port: int) -> socket.socket:
-        listener = self._bind(port)
+    def _listen(self, port: int, host: str | None = None) -> socket.socket:
+        listener = self._bind(port, host)
         listener.listen(8)
         return listener
 
@@ -444,6 +451,15 @@ class VirtualCameraServer:
             self._inject(request)
         elif command == "press_body_button":
             return {"result": self.model.press_body_button(), "state": self.state()}
+        elif command == "n3":
+            line, position = request.get("line"), request.get("state")
+            if line not in ("focus", "shutter") or position not in ("down", "up"):
+                raise ControlError("n3 needs line 'focus' or 'shutter' and state 'down' or 'up'")
+            return {"result": self.model.n3(str(line), position == "down"),
+                    "state": self.state()}
+        elif command == "bodies":
+            return {"bodies": {name: body.summary for name, body in BODIES.items()},
+                    "state": self.state()}
         elif command == "power":
             if _bool(request.get("on"), "on"):
                 self.model.power_on()
@@ -453,6 +469,11 @@ class VirtualCameraServer:
             settings = request.get("settings")
             if not isinstance(settings, dict):
                 raise ControlError("set needs a 'settings' object")
+            if "body" in settings and settings["body"] != self.model.settings.body:
+                if settings["body"] not in BODIES:
+                    raise ControlError(f"body must be one of {tuple(BODIES)}")
+                # Another body is another camera: the host must connect to it afresh.
+                self.drop_host(as_fault=False)
             self.model.apply_settings(**settings)
         elif command == "reset":
             self.drop_host(as_fault=False)
@@ -500,6 +521,18 @@ class VirtualCameraServer:
             self.model.apply_settings(battery_percent=values["percent"])
         elif fault == "body_button":
             self.model.press_body_button()
+        elif fault == "heat":
+            cool_down = values["cool_down_s"]
+            if not isinstance(cool_down, int | float):
+                raise ControlError("cool_down_s must be a number of seconds")
+            self.model.overheat(float(cool_down))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _bool(value: object, name: str) -> bool:
@@ -517,19 +550,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Virtual Canon EOS 5D Mark II over PTP/IP, for tests and the demo. "
         "Prints 'ready ptpip=PORT control=PORT' once both ports accept.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the PTP/IP port binds (default 127.0.0.1)")
+    parser.add_argument("--control-host", default="127.0.0.1",
+                        help="address the control port binds (default 127.0.0.1, whatever "
+                        "--host is); it has no authentication, anything else warns")
     parser.add_argument("--port", type=int, default=15740, help="PTP/IP port (0: pick a free one)")
     parser.add_argument("--control-port", type=int, default=0,
                         help="JSON-lines control port (default 0: pick a free one)")
+    parser.add_argument("--body", choices=tuple(BODIES), default=DEFAULT_BODY,
+                        help="which body to be: " + "; ".join(
+                            f"{name}: {body.summary}" for name, body in BODIES.items()))
     parser.add_argument("--clip-limit", type=float, default=None, metavar="SECONDS",
                         help="stop each clip after this long (default: the 4 GB cap, ~12 min)")
+    parser.add_argument("--clip-max-bytes", type=int, default=None, metavar="BYTES",
+                        help="file size at which the body ends a clip (default: the FAT32 "
+                        "cap, just under 4 GiB)")
+    parser.add_argument("--movie-bytes-per-second", type=int, default=None, metavar="N",
+                        help="movie data rate (default: 4 GB in 12 min); small values make "
+                        "small test clips")
+    parser.add_argument("--still-format", choices=STILL_FORMATS, default="jpg")
+    parser.add_argument("--still-size-bytes", type=int, default=6_000_000)
     parser.add_argument("--battery-percent", type=float, default=100.0)
     parser.add_argument("--card-free-bytes", type=int, default=None)
     parser.add_argument("--card-capacity-bytes", type=int, default=None)
     parser.add_argument("--movie-mode", choices=("on", "off"), default="on",
                         help="live view menu 'Stills+movie' (on) or 'Stills only' (off)")
-    parser.add_argument("--remote-movie", choices=REMOTE_MOVIE_MODES, default="supported",
-                        help="hidden: never report 0xD1B8; busy: answer 0x2019 to every set")
+    parser.add_argument("--remote-movie", choices=REMOTE_MOVIE_MODES, default=None,
+                        help="override the body: hidden: never report 0xD1B8; busy: answer "
+                        "0x2019 to every set")
     parser.add_argument("--auto-poweroff", type=float, default=None, metavar="SECONDS",
                         help="power off after this long without PTP traffic (default: never)")
     parser.add_argument("--auto-poweroff-needs-keepalive", action="store_true",
@@ -550,7 +599,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> CameraSettings:
     settings = CameraSettings(
+        body=args.body,
         clip_limit_s=args.clip_limit,
+        clip_max_bytes=args.clip_max_bytes,
+        still_format=args.still_format,
+        still_size_bytes=args.still_size_bytes,
         battery_percent=args.battery_percent,
         movie_mode=args.movie_mode == "on",
         remote_movie=args.remote_movie,
@@ -561,6 +614,8 @@ def settings_from_args(args: argparse.Namespace) -> CameraSettings:
         battery_drain_pct_per_min=args.battery_drain,
         thm_files=args.thm_files,
     )
+    if args.movie_bytes_per_second is not None:
+        settings.movie_bytes_per_s = args.movie_bytes_per_second
     if args.card_capacity_bytes is not None:
         settings.card_capacity_bytes = args.card_capacity_bytes
         settings.card_free_bytes = min(settings.card_free_bytes, args.card_capacity_bytes)
@@ -588,9 +643,13 @@ def main(argv: Sequence[str]) -> int:
     except ValueError as error:
         print(f"virtual-camera: {error}", file=sys.stderr)
         return 2
+    if not _is_loopback(args.control_host):
+        print(f"virtual-camera: WARNING: the control port (no authentication: it can power the "
+              f"camera off and change its state) listens on {args.control_host}, reachable "
+              f"from other hosts", file=sys.stderr)
     try:
         server = VirtualCameraServer(VirtualEos5D2(settings), args.host, args.port,
-                                     args.control_port)
+                                     args.control_port, args.control_host)
     except OSError as error:
         print(f"virtual-camera: cannot listen: {error}", file=sys.stderr)
         return 1
