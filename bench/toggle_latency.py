@@ -79,8 +79,8 @@ def daemon_phase(cam: Any, cycles: int, workdir: Path) -> dict[str, list[float]]
     from gpiozero.pins.mock import MockFactory
 
     from pitrigger.config import load_config
-    from pitrigger.controller import CameraState
-    from pitrigger.daemon import build_daemon
+    from pitrigger.messages import CameraState
+    from pitrigger.service import build_daemon
 
     Device.pin_factory = MockFactory()
     config = load_config(daemon_config(

@@ -7,7 +7,8 @@ reports that it records.
 The package is split the h11 way: a pure, clock-driven core (:mod:`pitrigger.gestures`,
 :mod:`pitrigger.controller`, :mod:`pitrigger.haptics`) and adapters at the edge
 (:mod:`pitrigger.buttons`, :mod:`pitrigger.motors`, :mod:`pitrigger.cameras`,
-:mod:`pitrigger.journal`) picked by name from the config. :mod:`pitrigger.daemon` wires them.
+:mod:`pitrigger.journal`) picked by name from the config. :mod:`pitrigger.daemon` wires them;
+:mod:`pitrigger.service` builds them from the config.
 
 Nothing heavy is imported here: the Pi Zero pays for every module on the start-up path.
 """

@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
@@ -154,9 +154,9 @@ class TerminalButton:
                     # "down 1234.5678": when the edge happened (CLOCK_MONOTONIC seconds,
                     # as time.monotonic() gives), so a script's timing survives a reader
                     # that is scheduled late.
-                    on_edge(word == "down", float(rest) if rest else time.monotonic())
+                    on_edge(word == "down", edge_time(rest, time.monotonic()))
                 elif word == "wait":
-                    self._closed.wait(float(rest))
+                    self._closed.wait(_bounded("wait", rest, 0.0, MAX_WAIT_S))
                 elif word == "quit":
                     break
                 elif word in self.extra:
@@ -176,6 +176,35 @@ class TerminalButton:
 
     def close(self) -> None:
         self._closed.set()
+
+
+#: How far an edge's own time stamp may lie from now (the reader may be scheduled late by a
+#: stalled thread; never by an hour). Further out, it is a typo or an attack on the clock:
+#: ``down 1e300`` would be a press held for ever, and fire every hold at once.
+MAX_EDGE_SKEW_S = 60.0
+MAX_WAIT_S = 3600.0
+
+
+def _bounded(what: str, text: str, low: float, high: float) -> float:
+    value = float(text)  # ValueError names the text
+    if not low <= value <= high:  # also false for nan
+        raise ValueError(f"{what} must be between {low:g} and {high:g}, got {text.strip()}")
+    return value
+
+
+def edge_time(text: str, now: float) -> float:
+    """The edge's time stamp from ``down``/``up`` input, or ``now`` if none is given.
+
+    >>> edge_time("", 5.0), edge_time("4.5", 5.0)
+    (5.0, 4.5)
+    >>> edge_time("inf", 5.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: edge time must be between -55 and 65, got inf
+    """
+    if not text.strip():
+        return now
+    return _bounded("edge time", text, now - MAX_EDGE_SKEW_S, now + MAX_EDGE_SKEW_S)
 
 
 def off_fd0(stream: TextIO) -> TextIO:
@@ -200,11 +229,41 @@ def off_fd0(stream: TextIO) -> TextIO:
                 errors="replace")
 
 
+class GpioUnavailable(RuntimeError):
+    """This machine has no GPIO that gpiozero can drive (a desktop, a container)."""
+
+
+NO_GPIO_ADVICE = ('no GPIO on this machine ({detail}). To try pitrigger on a desktop, set '
+                  '[button] source = "terminal" and [haptics] sink = "terminal" in the '
+                  'config, or run `pitrigger demo`')
+
+
+@contextlib.contextmanager
+def gpio_or_advice() -> Iterator[None]:
+    """Turn gpiozero's "no pin factory" into one line that says which keys to change."""
+    import warnings
+
+    from gpiozero.exc import BadPinFactory, PinFactoryFallback
+
+    with warnings.catch_warnings(record=True) as fallbacks:
+        # Each factory gpiozero tried warns on its way down: kept for the one line below.
+        warnings.simplefilter("always", PinFactoryFallback)
+        try:
+            yield
+        except BadPinFactory as exc:
+            tried = "; ".join(str(w.message).removeprefix("Falling back from ")
+                              for w in fallbacks) or str(exc)
+            raise GpioUnavailable(NO_GPIO_ADVICE.format(detail=tried)) from None
+    for w in fallbacks:  # a fallback that ended well (e.g. to native) is worth a log line
+        log.info("%s", w.message)
+
+
 def make_button(config: Config, **terminal_options: object) -> ButtonSource:
     """The source named by ``config.button.source``."""
     source = config.button.source
     if source == "gpio":
-        return GpioButton(config.button.pin, pull_up=config.button.pull_up)
+        with gpio_or_advice():
+            return GpioButton(config.button.pin, pull_up=config.button.pull_up)
     if source == "terminal":
         return TerminalButton(**terminal_options)  # type: ignore[arg-type]
     raise ValueError(f"unknown button source {source!r}")

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from pitrigger.copier import ClipCopier
-from pitrigger.reports import CopyReport, StillResult, SupplyReport
+from pitrigger.messages import CameraState, ClipSaved, CopyReport, StillResult, SupplyReport
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,6 @@ class DayJobs:
 
     def observed(self, report: object) -> None:
         """A report the worker is forwarding: follow recording, queue finished clips."""
-        from pitrigger.controller import CameraState, ClipSaved  # the controller imports us
-
         if isinstance(report, CameraState):
             was, self.recording = self.recording, report.recording
             if was and not report.recording:

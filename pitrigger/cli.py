@@ -1,7 +1,7 @@
 """The ``pitrigger`` command line.
 
 Each subcommand imports its module only when chosen, so ``pitrigger run`` on a Pi Zero never
-pays for the virtual camera, the demo or focus assist.
+pays for the virtual camera or the demo.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pitrigger.daemon import main_run
+    from pitrigger.service import main_run
 
     return main_run(args.config)
 
@@ -24,7 +24,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _haptics(args: argparse.Namespace) -> int:
-    from pitrigger.daemon import main_haptics
+    from pitrigger.service import main_haptics
 
     return main_haptics(args.config, args.names)
 

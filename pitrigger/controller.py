@@ -1,20 +1,25 @@
 """What happens when the button is pressed.
 
-Everything that decides what the camera is told and what the motor says lives in this file:
-the recording controller is a pure state machine (no I/O, no threads, no clock of its own).
-The daemon feeds it gestures, camera reports and the time; it answers with effects — camera
-commands, haptic cues, journal records, a power-off request — that the daemon carries out.
+Everything that affects the recording state machine lives in this file. The controller is
+pure (no I/O, no threads, no clock of its own): the daemon feeds it actions (a gesture read
+through the config's action map), camera reports and the time; it answers with effects —
+camera commands, haptic cues, journal records, a power-off request — that the daemon
+carries out.
 
-The rules, in plain words:
+The whole behaviour is one table, :data:`TABLE`: for **every** state and **every** input a
+:class:`Row` says what happens and which states it may lead to. "Ignore, and cue X" is an
+answer; a missing row is a bug that ``tests/test_controller.py`` catches. The rules the rows
+keep, in plain words:
 
 * A cue tells the truth about the camera, never about the press. ``recording`` plays only
   after the camera reports movierecordtarget = Card (an event or a read-back), ``stopped``
-  only after it reports None. A command that fails plays ``busy`` (the camera kept answering
-  busy for the whole retry budget) or ``error`` (refused, timed out, lost); then the
-  controller asks the camera for its real state (``syncing``) and cues only a *change*.
-* Every press is obeyed once. A press while a command is in flight is remembered as a
-  pending toggle and applied once the camera has settled, so two quick presses give a
-  start and a stop, never one lost press and never a double toggle.
+  only after it reports None. A command that fails plays ``busy`` (the camera answered busy
+  for the whole retry budget: try again), ``refused`` (the body will not do it until the user
+  fixes something: card, battery, movie mode) or ``error`` (timed out); then the controller
+  asks the camera for its real state (``syncing``) and cues only a *change*.
+* Every press is obeyed once. A press while a command is in flight is remembered (a pending
+  intent) and replayed through the table once the camera has settled, so two quick presses
+  give a start and a stop, never one lost press and never a double toggle.
 * Without a camera a press answers ``no-camera``. A press that asked to *stop* is kept and
   carried out on reconnection (stopping is always safe); a *start* is not (a clip that
   begins minutes after the press would surprise).
@@ -22,9 +27,11 @@ The rules, in plain words:
   a daemon restarted mid-clip neither loses nor doubles the clip.
 * The camera may change by itself (clip limit, full card, heat, its own record button): the
   controller follows and cues the change.
+* Power-off never cuts a clip: a running clip is stopped first. If the system does not act
+  on the request in time, the controller comes back (``error``) instead of going deaf.
 
-Transitions are listed in :data:`TRANSITIONS`; :meth:`RecordingController._enter` refuses any
-other, and ``python -m pitrigger.controller`` prints the state diagram from the table.
+:meth:`RecordingController._enter` refuses any move the current row does not list, and
+``python -m pitrigger.controller`` prints the state diagram generated from the table.
 
 >>> c = RecordingController(DEFAULT_ACTIONS, confirm_timeout_s=4.0)
 >>> c.camera(CameraConnected(recording=False), now=0.0)
@@ -37,139 +44,92 @@ Cue(name='recording')
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import Literal
 
 from pitrigger.day import DayKeeper
-from pitrigger.names import ACTIONS, State
-from pitrigger.reports import StillResult, SupplyReport
-from pitrigger.status_code import StatusReading
+from pitrigger.messages import (
+    CameraConnected,
+    CameraLost,
+    CameraReport,
+    CameraState,
+    ClipSaved,
+    Command,
+    CommandFailed,
+    Cue,
+    Effect,
+    PowerOff,
+    Record,
+    StatusAnswer,
+    StillResult,
+    SupplyReport,
+)
+from pitrigger.names import ACTIONS, REFUSALS, State
 
-# --- inputs -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CameraConnected:
-    """The camera session is open; ``recording`` is what the camera reports now."""
-
-    recording: bool
-    model: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CameraState:
-    """The camera reported its recording state (``source``: event, readback or sync)."""
-
-    recording: bool
-    source: str = "event"
-
-
-@dataclass(frozen=True, slots=True)
-class CommandFailed:
-    """Command ``id`` did not take effect. ``kind`` is busy, refused, timeout or lost."""
-
-    id: int
-    kind: Literal["busy", "refused", "timeout", "lost"]
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CameraLost:
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ClipSaved:
-    """The camera added a movie file (after a stop)."""
-
-    path: str
-
-
-CameraReport = (CameraConnected | CameraState | CommandFailed | CameraLost | ClipSaved
-                | SupplyReport | StillResult)
-
-# Files a still release writes (a .MOV is a clip; .THM is a clip's thumbnail).
-_STILL_SUFFIXES = (".JPG", ".JPEG", ".CR2", ".CRW", ".TIF")
+__all__ = [
+    "ACTION_NAMES",
+    "DEFAULT_ACTIONS",
+    "TABLE",
+    "TRANSITIONS",
+    "CameraConnected",
+    "CameraLost",
+    "CameraReport",
+    "CameraState",
+    "ClipSaved",
+    "Command",
+    "CommandFailed",
+    "Cue",
+    "Effect",
+    "Input",
+    "Pending",
+    "PowerOff",
+    "Record",
+    "RecordingController",
+    "Row",
+    "State",
+    "StatusAnswer",
+    "TransitionError",
+    "state_diagram",
+]
 
 
-# --- effects ------------------------------------------------------------------------------
+class Input(StrEnum):
+    """Everything the controller can be told: actions, camera reports, timers, the edge."""
+
+    # Actions (a gesture, read through the config's map for the current state).
+    TOGGLE = "toggle-recording"
+    START = "start-recording"
+    STOP = "stop-recording"
+    STATUS = "status"
+    POWER_OFF = "power-off"
+    STILL = "still"
+    NOTHING = "none"
+    # Camera reports.
+    CONNECTED_IDLE = "connected, idle"
+    CONNECTED_RECORDING = "connected, recording"
+    REPORTS_RECORDING = "reports Card"
+    REPORTS_STOPPED = "reports None"
+    CLIP_SAVED = "clip saved"
+    SUPPLY_READ = "card and battery read"
+    STILL_RELEASED = "still released"
+    FAILED_BUSY = "busy too long"
+    FAILED_REFUSED = "refused"
+    FAILED_LOST = "command lost"
+    STALE_FAILURE = "stale failure"
+    LOST = "camera lost"
+    # Timers.
+    CONFIRM_TIMEOUT = "confirm timeout"
+    POWER_OFF_TIMEOUT = "power-off timeout"
+    LIMIT_SOON = "clip cap near"
+    # The edge.
+    POWER_OFF_FAILED = "power-off failed"
+    INTERNAL_ERROR = "internal error"
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
-    """Tell the camera to ``start``/``stop`` recording, ``sync`` (report its real state) or
-    take a ``still``."""
-
-    action: Literal["start", "stop", "sync", "still"]
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class StatusAnswer:
-    """Play the status answer (:mod:`pitrigger.status_code`) for ``reading``."""
-
-    reading: StatusReading
-
-
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """Play the haptic pattern ``name`` (a name from the haptic vocabulary)."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A line for the journal."""
-
-    event: str
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PowerOff:
-    """Ask the system to power off (after the cue has played)."""
-
-
-Effect = Command | Cue | Record | PowerOff | StatusAnswer
-
-
-# --- the table ----------------------------------------------------------------------------
-
-# (from, to) -> what moves it. The diagram in docs/ is generated from this table, and
-# _enter() refuses any transition not listed here. A press that was pending when the camera
-# settles goes through the settled state (STARTING -> RECORDING -> STOPPING), so the
-# journal always shows the state the camera really reached.
-TRANSITIONS: dict[tuple[State, State], str] = {
-    (State.NO_CAMERA, State.IDLE): "connected, camera idle",
-    (State.NO_CAMERA, State.RECORDING): "connected, camera recording",
-    (State.NO_CAMERA, State.POWERING_OFF): "power-off gesture",
-    (State.IDLE, State.STARTING): "press",
-    (State.IDLE, State.RECORDING): "camera started by itself",
-    (State.IDLE, State.POWERING_OFF): "power-off gesture",
-    (State.STARTING, State.RECORDING): "camera reports Card",
-    (State.STARTING, State.SYNCING): "start failed / timed out",
-    (State.RECORDING, State.STOPPING): "press",
-    (State.RECORDING, State.IDLE): "camera stopped by itself",
-    (State.STOPPING, State.IDLE): "camera reports None",
-    (State.STOPPING, State.SYNCING): "stop failed / timed out",
-    (State.SYNCING, State.IDLE): "camera reports None",
-    (State.SYNCING, State.RECORDING): "camera reports Card",
-    (State.RECORDING, State.STARTING): "camera stopped at its cap: restart at once",
-    (State.IDLE, State.SHOOTING): "still",
-    (State.SHOOTING, State.IDLE): "still released",
-    (State.SHOOTING, State.SYNCING): "still failed",
-    # The camera can vanish in any state (cable, battery, auto power-off).
-    **{(s, State.NO_CAMERA): "camera lost" for s in State if s is not State.NO_CAMERA},
-}
-
-# States in which the camera has settled and a press acts at once.
-_SETTLED = {State.IDLE: False, State.RECORDING: True}
-# What a start or stop in flight is heading to.
-_COMMAND_TARGET = {State.STARTING: True, State.STOPPING: False, State.SHOOTING: False}
-# States in which a command is in flight and a press is remembered for later.
-_IN_FLIGHT = (State.STARTING, State.STOPPING, State.SYNCING, State.SHOOTING)
+# Every action name is an input of the same name (one source: pitrigger.names.ACTIONS).
+assert {a for a in ACTIONS} <= {i.value for i in Input}, "an action has no input"
 
 #: What a gesture can do (the config accepts exactly these).
 ACTION_NAMES: tuple[str, ...] = ACTIONS
@@ -179,9 +139,34 @@ DEFAULT_ACTIONS: Mapping[str, Mapping[str, str]] = {
     "recording": {"press": "toggle-recording", "hold": "status"},
 }
 
+#: Consecutive commands answered busy for their whole retry budget before the body is
+#: reported as refusing (``refused`` + advice) rather than busy ("try again").
+BUSY_STREAK_REFUSED = 3
+
+
+class Pending(Enum):
+    """What the user asked for while the controller could not act at once."""
+
+    NOTHING = "nothing"
+    TOGGLE = "toggle"  # a toggle pressed while a command was in flight
+    STOP = "stop"  # a stop pressed while the camera was lost: carried out on reconnection
+    POWER_OFF = "power-off"  # stop the clip if one runs, then power off
+
 
 class TransitionError(RuntimeError):
-    """A transition not in :data:`TRANSITIONS` was attempted: a bug, never user input."""
+    """A move the current row does not list was attempted: a bug, never user input."""
+
+
+Handler = Callable[["RecordingController", float, object], list[Effect]]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One cell of the table: what ``handler`` does, and the states it may move to."""
+
+    handler: Handler
+    to: frozenset[State]
+    says: str
 
 
 class RecordingController:
@@ -196,25 +181,28 @@ class RecordingController:
         actions: Mapping[str, Mapping[str, str]] = DEFAULT_ACTIONS,
         *,
         confirm_timeout_s: float = 4.0,
+        power_off_timeout_s: float = 30.0,
         day: DayKeeper | None = None,
         still_while_recording: Literal["refuse", "stop-shoot-restart"] = "refuse",
     ) -> None:
         self.actions = {k: dict(v) for k, v in actions.items()}
         self.confirm_timeout_s = confirm_timeout_s
+        self.power_off_timeout_s = power_off_timeout_s
+        # The day's bookkeeping: clip cap, card and battery, minutes for the status answer.
         self.day = day if day is not None else DayKeeper()
         self.still_while_recording = still_while_recording
         self._restarting = False  # the start in flight follows a stop at the clip cap
         self._still_after_stop = False  # stop-shoot-restart: shoot once the stop lands
         self._start_after_still = False  # ... and record again once the still is taken
         self.state = State.NO_CAMERA
-        self._pending_toggle = False  # a press arrived while a command was in flight
-        self._stop_on_reconnect = False
+        self.pending = Pending.NOTHING
         self._believed_recording = False  # last state the camera confirmed
         self._command_id = 0
         self._command: Command | None = None
-        self._deadline: float | None = None
-        self._power_off_after_stop = False
-        self._now_hint = 0.0  # the last time seen (a lost camera carries no time)
+        self._timer: tuple[float, Input] | None = None
+        self._busy_streak = 0
+        self._row: Row | None = None
+        self._now = 0.0  # the last time an input carried (a lost camera carries none)
 
     # -- queries -----------------------------------------------------------------------
 
@@ -226,7 +214,7 @@ class RecordingController:
     @property
     def action_map(self) -> Mapping[str, str]:
         """The gesture → action map for the state the camera is heading to."""
-        return self.actions.get("recording" if self._heading_to_recording() else "idle", {})
+        return self.actions.get("recording" if self.heading_to_recording() else "idle", {})
 
     @property
     def double_enabled(self) -> bool:
@@ -235,297 +223,665 @@ class RecordingController:
 
     @property
     def command_in_flight(self) -> bool:
-        """A command awaits the camera's answer (time-outs pending), as opposed to a far
+        """A timer runs (a command or a power-off awaits its answer), as opposed to a far
         deadline such as the clip cap's ``limit-soon``."""
-        return self._deadline is not None
+        return self._timer is not None
 
     def next_deadline(self) -> float | None:
+        timer = None if self._timer is None else self._timer[0]
         day = self.day.next_deadline() if self.state is State.RECORDING else None
-        if day is None or (self._deadline is not None and self._deadline < day):
-            return self._deadline
-        return day
+        return min((t for t in (timer, day) if t is not None), default=None)
+
+    def heading_to_recording(self) -> bool:
+        """Will the camera record once everything asked for so far has been carried out?"""
+        if self.pending is Pending.POWER_OFF:
+            return False
+        if self.state is State.NO_CAMERA:
+            return self._believed_recording and self.pending is not Pending.STOP
+        target = {State.STARTING: True, State.STOPPING: False}.get(
+            self.state, self._believed_recording)
+        return target != (self.pending is Pending.TOGGLE)
 
     # -- inputs ------------------------------------------------------------------------
 
     def gesture(self, name: str, now: float) -> list[Effect]:
         """The user made gesture ``name``; act on the action it maps to in this state."""
         action = self.action_map.get(name, "none")
-        out: list[Effect] = [Record("gesture", {"gesture": name, "action": action,
-                                                "state": self.state.value})]
-        if action == "toggle-recording":
-            out += self._toggle(now)
-        elif action in ("start-recording", "stop-recording"):
-            wanted = action == "start-recording"
-            if self.state is State.NO_CAMERA:
-                out.append(Cue("no-camera"))
-                if not wanted and self._heading_to_recording():
-                    out += self._flip_stop_on_reconnect()
-            elif self._heading_to_recording() != wanted:
-                out += self._toggle(now)
-        elif action == "status":
-            if self.state is State.NO_CAMERA:
-                out.append(Cue("no-camera"))
-            else:
-                out.append(StatusAnswer(self.day.status(now, self._believed_recording)))
-        elif action == "still":
-            out += self._still(now)
-        elif action == "power-off":
-            out += self._power_off(now)
-        return out
+        record = Record("gesture", {"gesture": name, "action": action,
+                                    "state": self.state.value})
+        return [record, *self.handle(Input(action), now)]
 
     def camera(self, report: CameraReport, now: float) -> list[Effect]:
         """The camera adapter reported something."""
         match report:
-            case CameraConnected(recording=recording, model=model):
-                return self._on_connected(recording, model, now)
-            case CameraState(recording=recording, source=source):
-                return self._on_state(recording, source, now)
-            case CommandFailed(id=cid, kind=kind, detail=detail):
-                return self._on_failed(cid, kind, detail, now)
-            case CameraLost(reason=reason):
-                return self._on_lost(reason)
-            case ClipSaved(path=path):
-                if path.upper().endswith(_STILL_SUFFIXES):
-                    return [Cue("still"), Record("still", {"path": path})]
-                return [Record("clip", {"path": path})]
+            case CameraConnected(recording=recording):
+                kind = Input.CONNECTED_RECORDING if recording else Input.CONNECTED_IDLE
+            case CameraState(recording=recording):
+                kind = Input.REPORTS_RECORDING if recording else Input.REPORTS_STOPPED
+            case CommandFailed(id=cid, kind=failure):
+                if self._command is None or cid != self._command.id:
+                    kind = Input.STALE_FAILURE
+                else:
+                    kind = {"busy": Input.FAILED_BUSY, "refused": Input.FAILED_REFUSED,
+                            "timeout": Input.CONFIRM_TIMEOUT,
+                            "lost": Input.FAILED_LOST}[failure]
+            case CameraLost():
+                kind = Input.LOST
+            case ClipSaved():
+                kind = Input.CLIP_SAVED
             case SupplyReport():
-                cues = self.day.supply_report(report)
-                fields = {"battery_percent": report.battery_percent,
-                          "card_free_bytes": report.card_free_bytes}
-                return [Record("supply", fields), *(Cue(c) for c in cues)]
+                kind = Input.SUPPLY_READ
             case StillResult():
-                return self._on_still_released(now)
-        raise TypeError(f"not a camera report: {report!r}")
+                kind = Input.STILL_RELEASED
+            case _:
+                raise TypeError(f"not a camera report: {report!r}")
+        return self.handle(kind, now, report)
 
     def advance(self, now: float) -> list[Effect]:
-        """Time passed: a command that got no answer within the confirm timeout failed;
-        a clip nearing its cap plays ``limit-soon``."""
-        if self.state is State.RECORDING:
-            cues: list[Effect] = [Cue(c) for c in self.day.advance(now)]
-            if cues:
-                return [*cues, Record("limit-soon", {"expected_end": self.day.clip.expected_end})]
-        if self._deadline is None or now < self._deadline or self._command is None:
+        """Time passed: fire the timer if it is due; a clip near its cap plays limit-soon."""
+        if self.state is State.RECORDING and self.day.advance(now):
+            return self.handle(Input.LIMIT_SOON, now)
+        if self._timer is None or now < self._timer[0]:
             return []
-        return self._on_failed(self._command.id, "timeout", "no report from the camera", now)
+        _, kind = self._timer
+        self._timer = None
+        return self.handle(kind, now)
 
-    # -- handlers ----------------------------------------------------------------------
+    def power_off_failed(self, detail: str, now: float) -> list[Effect]:
+        """The edge could not ask the system to power off."""
+        return self.handle(Input.POWER_OFF_FAILED, now, detail)
 
-    def _toggle(self, now: float) -> list[Effect]:
-        if self.state in _SETTLED:
-            return self._send("stop" if self.state is State.RECORDING else "start", now)
-        if self.state in _IN_FLIGHT:
-            self._pending_toggle = not self._pending_toggle
-            return [Record("pending", {"pending_toggle": self._pending_toggle})]
-        if self.state is State.NO_CAMERA:
-            # Remember a stop (safe whenever it lands), never a start.
-            return [Cue("no-camera"), *self._flip_stop_on_reconnect()]
-        return []  # powering off: the press is too late to matter
+    def internal_error(self, detail: str, now: float) -> list[Effect]:
+        """Handling an input raised: say so and fetch the camera's real state."""
+        return self.handle(Input.INTERNAL_ERROR, now, detail)
 
-    def _flip_stop_on_reconnect(self) -> list[Effect]:
-        if self._believed_recording:
-            self._stop_on_reconnect = not self._stop_on_reconnect
-        return [Record("pending", {"stop_on_reconnect": self._stop_on_reconnect})]
+    def handle(self, kind: Input, now: float, payload: object = None) -> list[Effect]:
+        """Look up the row for (state, input) and run it."""
+        self._now = max(self._now, now)
+        row = TABLE[self.state][kind]
+        outer, self._row = self._row, row
+        try:
+            return row.handler(self, now, payload)
+        finally:
+            self._row = outer
 
-    def _power_off(self, now: float) -> list[Effect]:
-        if self.state is State.POWERING_OFF:
-            return []
-        if self._heading_to_recording() and self.state is not State.NO_CAMERA:
-            # Never power off mid-clip: stop first, power off once the camera confirms.
-            self._power_off_after_stop = True
-            if self.state is State.RECORDING:
-                return self._send("stop", now)
-            self._pending_toggle = not self._pending_toggle
-            return [Record("pending", {"power_off_after_stop": True})]
-        return self._do_power_off("power-off gesture")
-
-    def _do_power_off(self, why: str) -> list[Effect]:
-        out = self._enter(State.POWERING_OFF, why)
-        self._command, self._deadline = None, None
-        return [Cue("power-off"), *out, PowerOff()]
-
-    def _on_connected(self, recording: bool, model: str, now: float) -> list[Effect]:
-        self._believed_recording = recording
-        self._pending_toggle = False
-        out: list[Effect] = [Cue("ready")]
-        if model:
-            out.append(Record("camera", {"model": model}))
-        if recording and self._stop_on_reconnect:
-            self._stop_on_reconnect = False
-            out += self._enter(State.RECORDING, "camera connected, recording")
-            out += self._send("stop", now)
-            return out
-        self._stop_on_reconnect = False
-        if recording:
-            out.append(Cue("recording"))
-            self.day.clip_started(now)
-            out += self._enter(State.RECORDING, "camera connected, recording")
-        else:
-            out += self._enter(State.IDLE, "camera connected")
-        return out
-
-    def _on_state(self, recording: bool, source: str, now: float) -> list[Effect]:
-        if self.state in (State.NO_CAMERA, State.POWERING_OFF):
-            return []
-        if self.state in _SETTLED:
-            if recording == self._believed_recording:
-                return []
-            if not recording:
-                return self._camera_stopped(source, now)
-            # The camera started by itself (its own button).
-            return self._settle(recording, f"camera started by itself ({source})", now)
-        # In flight: only the state the command aims at (or, when syncing, any) settles it.
-        target = _COMMAND_TARGET.get(self.state)
-        if target is not None and recording != target:
-            return []  # an older report from before the command took effect
-        return self._settle(recording, f"camera reports {'Card' if recording else 'None'}",
-                            now)
-
-    def _camera_stopped(self, source: str, now: float) -> list[Effect]:
-        """The camera ended the clip by itself: say why; at the cap, start a new clip."""
-        stop = self.day.camera_stopped(now)
-        out: list[Effect] = [Record("clip-end", stop.record)]
-        if stop.restart:
-            self._believed_recording = False
-            self._restarting = True
-            return out + self._send("start", now)
-        out += self._settle(False, f"camera stopped by itself ({source}, {stop.reason})", now)
-        return out + [Cue(c) for c in stop.cues]
-
-    def _settle(self, recording: bool, why: str, now: float) -> list[Effect]:
-        changed = recording != self._believed_recording
-        self._believed_recording = recording
-        self._command, self._deadline = None, None
-        out: list[Effect] = []
-        if recording:
-            self.day.clip_started(now)
-        elif changed and self.state is State.STOPPING:
-            out.append(Record("clip-end", self.day.stopped_by_us(now)))
-        elif changed:
-            self.day.stopped_by_us(now)  # a sync found it stopped: count what was seen
-        if changed:
-            restarted = recording and self._restarting
-            out.append(Cue("restarted" if restarted else "recording" if recording
-                           else "stopped"))
-        self._restarting = False
-        if not recording and self._still_after_stop:
-            self._still_after_stop = False
-            out += self._enter(State.IDLE, why)
-            return out + self._send("still", now)
-        if not recording and self._power_off_after_stop:
-            out += self._enter(State.IDLE, why)
-            self._pending_toggle = False
-            return out + self._do_power_off("power-off after stop")
-        out += self._enter(State.RECORDING if recording else State.IDLE, why)
-        if self._pending_toggle:
-            self._pending_toggle = False
-            out += self._send("stop" if recording else "start", now)
-        return out
-
-    def _on_failed(self, cid: int, kind: str, detail: str, now: float) -> list[Effect]:
-        if self._command is None or cid != self._command.id:
-            return [Record("stale-failure", {"id": cid, "kind": kind})]
-        failed = self._command.action
-        out: list[Effect] = [Record("command-failed",
-                                    {"command": failed, "kind": kind, "detail": detail})]
-        if kind == "lost":
-            return out + self._on_lost(detail)
-        out.append(Cue("busy" if kind == "busy" else "error"))
-        if failed == "still":
-            out.append(Record("still", {"how": f"{kind}: {detail}"}))
-        # The failed command consumed the presses made while it was in flight: whatever
-        # they asked for is the state the camera is already in.
-        self._pending_toggle = False
-        self._power_off_after_stop = False
-        self._restarting = self._still_after_stop = self._start_after_still = False
-        if failed == "sync":
-            # Nothing answers: treat it as lost so the adapter reconnects.
-            return out + self._on_lost(f"sync {kind}")
-        out += self._enter(State.SYNCING, f"{failed} {kind}")
-        return out + self._send("sync", now)
-
-    def _on_lost(self, reason: str) -> list[Effect]:
-        if self.state is State.NO_CAMERA:
-            return []
-        if self._believed_recording:
-            self.day.lost_while_recording(self._now_hint)
-        self._restarting = self._still_after_stop = self._start_after_still = False
-        # A press in flight was not carried out: remember a stop, drop a start.
-        if self.state is State.STOPPING or (self.state is State.STARTING and
-                                            self._pending_toggle):
-            self._stop_on_reconnect = True
-        self._pending_toggle = False
-        self._command, self._deadline = None, None
-        if self.state is State.POWERING_OFF:
-            return []
-        return [Cue("no-camera"), *self._enter(State.NO_CAMERA, reason or "camera lost")]
-
-    # -- helpers -----------------------------------------------------------------------
-
-    def _still(self, now: float) -> list[Effect]:
-        """A still: at once when idle; while recording, refuse or stop-shoot-restart."""
-        if self.state is State.NO_CAMERA:
-            return [Cue("no-camera")]
-        if self.state is State.IDLE:
-            return self._send("still", now)
-        if self.state is State.RECORDING and self.still_while_recording == "stop-shoot-restart":
-            self._still_after_stop = self._start_after_still = True
-            return [Record("still", {"how": "stop-shoot-restart"}), *self._send("stop", now)]
-        why = "recording" if self._heading_to_recording() else self.state.value
-        return [Cue("error"), Record("still", {"how": f"refused: {why}"})]
-
-    def _on_still_released(self, now: float) -> list[Effect]:
-        if self.state is not State.SHOOTING or self._command is None:
-            return [Record("stale-still", {})]
-        self._command, self._deadline = None, None
-        out = self._enter(State.IDLE, "still released")
-        if self._start_after_still:
-            self._start_after_still = False
-            return out + self._send("start", now)
-        if self._pending_toggle:
-            self._pending_toggle = False
-            out += self._send("start", now)
-        return out
+    # -- what rows do (the handlers) -----------------------------------------------------
 
     def _send(self, action: Literal["start", "stop", "sync", "still"], now: float
               ) -> list[Effect]:
         self._command_id += 1
         self._command = Command(action, self._command_id)
-        self._deadline = now + self.confirm_timeout_s
-        self._now_hint = now
+        self._timer = (now + self.confirm_timeout_s, Input.CONFIRM_TIMEOUT)
+        self._now = now
         next_state = {"start": State.STARTING, "stop": State.STOPPING,
                       "sync": State.SYNCING, "still": State.SHOOTING}[action]
-        out: list[Effect] = [self._command]
-        if self.state is not next_state:
-            out += self._enter(next_state, f"{action} sent")
-        return out
+        return [self._command, *self._enter(next_state, f"{action} sent")]
+
+    def _settle(self, recording: bool, why: str, now: float) -> list[Effect]:
+        """The camera reports a settled state: adopt it, cue a change, replay what waits."""
+        changed = recording != self._believed_recording
+        succeeded = self._command is not None and self._command.action == (
+            "start" if recording else "stop")
+        self._believed_recording = recording
+        self._command, self._timer = None, None
+        if succeeded:
+            self._busy_streak = 0
+        out: list[Effect] = []
+        if recording and changed:
+            self.day.clip_started(now)
+        elif changed and succeeded:
+            out.append(Record("clip-end", self.day.stopped_by_us(now)))
+        elif changed:
+            self.day.stopped_by_us(now)  # found stopped by a sync: count what was seen
+        if changed:
+            restarted = recording and self._restarting
+            out.append(Cue("restarted" if restarted else "recording" if recording
+                           else "stopped"))
+        self._restarting = False
+        out += self._enter(State.RECORDING if recording else State.IDLE, why)
+        if not recording and self._still_after_stop:
+            self._still_after_stop = False
+            return out + self._send("still", now)
+        return out + self._replay_pending(now)
+
+    def _replay_pending(self, now: float) -> list[Effect]:
+        pending, self.pending = self.pending, Pending.NOTHING
+        replay = {Pending.TOGGLE: Input.TOGGLE, Pending.STOP: Input.STOP,
+                  Pending.POWER_OFF: Input.POWER_OFF}.get(pending)
+        if replay is None:
+            return []
+        return [Record("pending", {"replayed": pending.value}), *self.handle(replay, now)]
+
+    def _failed(self, cue: str, payload: object, now: float,
+                reason: str = "") -> list[Effect]:
+        """A command did not take effect: cue it, drop what waited, ask for the truth."""
+        failed = self._command.action if self._command else "?"
+        detail = payload.detail if isinstance(payload, CommandFailed) else str(payload or "")
+        fields = {"command": failed, "cue": cue, "detail": detail}
+        if reason:
+            fields["reason"] = reason
+        if self._restarting:
+            fields["restart"] = "the automatic restart after the clip cap did not happen"
+        out: list[Effect] = [Record("command-failed", fields), Cue(cue)]
+        if failed == "still":
+            out.append(Record("still", {"how": f"{cue}: {reason or detail}"}))
+        # The failed command consumed the presses made while it was in flight: whatever
+        # they asked for is the state the camera is already in.
+        self.pending = Pending.NOTHING
+        self._restarting = self._still_after_stop = self._start_after_still = False
+        return out + self._send("sync", now)
+
+    def _lose(self, why: str) -> list[Effect]:
+        if self._believed_recording:
+            self.day.lost_while_recording(self._now)
+        self._restarting = self._still_after_stop = self._start_after_still = False
+        # A press in flight was not carried out: remember a stop, drop a start.
+        if self.state is State.STOPPING or (self.state is State.STARTING
+                                            and self.pending is Pending.TOGGLE):
+            self.pending = Pending.STOP
+        elif self.pending is not Pending.STOP:
+            self.pending = Pending.NOTHING
+        self._command, self._timer = None, None
+        return [Cue("no-camera"), *self._enter(State.NO_CAMERA, why)]
+
+    def _power_off(self, why: str, now: float) -> list[Effect]:
+        self._command = None
+        self._timer = (now + self.power_off_timeout_s, Input.POWER_OFF_TIMEOUT)
+        self.pending = Pending.NOTHING
+        return [Cue("power-off"), *self._enter(State.POWERING_OFF, why), PowerOff()]
+
+    def _status_cue(self) -> str:
+        if self.state is State.NO_CAMERA:
+            return "no-camera"
+        if self.state is State.POWERING_OFF:
+            return "power-off"
+        return "recording" if self._believed_recording else "ready"
 
     def _enter(self, new: State, why: str) -> list[Effect]:
         if new is self.state:
             return []
-        if (self.state, new) not in TRANSITIONS:
+        if self._row is None or new not in self._row.to:
             raise TransitionError(f"{self.state.value} -> {new.value} ({why})")
         self.state = new
         return [Record("state", {"state": new.value, "why": why})]
 
-    def _heading_to_recording(self) -> bool:
-        if self.state is State.NO_CAMERA:
-            return self._believed_recording and not self._stop_on_reconnect
-        base = _COMMAND_TARGET.get(self.state, self._believed_recording)
-        return base != self._pending_toggle
+
+# --- the handlers the table names ---------------------------------------------------------
+# Each takes (controller, now, payload) and returns effects. Small on purpose: the table
+# below is where a reader finds what happens.
+
+C = RecordingController
+
+
+def _nothing(c: C, now: float, payload: object) -> list[Effect]:
+    return []
+
+
+def _cue(name: str) -> Handler:
+    def play(c: C, now: float, payload: object) -> list[Effect]:
+        return [Cue(name)]
+
+    play.__name__ = f"cue {name}"
+    return play
+
+
+def _status(c: C, now: float, payload: object) -> list[Effect]:
+    cue = c._status_cue()
+    if cue in ("no-camera", "power-off"):
+        return [Cue(cue)]
+    # Recording or not, the minutes, a warning: one answer (pitrigger.status_code).
+    return [StatusAnswer(c.day.status(now, c.believed_recording))]
+
+
+def _start(c: C, now: float, payload: object) -> list[Effect]:
+    return c._send("start", now)
+
+
+def _stop(c: C, now: float, payload: object) -> list[Effect]:
+    return c._send("stop", now)
+
+
+def _stop_then_power_off(c: C, now: float, payload: object) -> list[Effect]:
+    out = c._send("stop", now)
+    c.pending = Pending.POWER_OFF
+    return [*out, Record("pending", {"pending": c.pending.value})]
+
+
+def _power_off(c: C, now: float, payload: object) -> list[Effect]:
+    return c._power_off("power-off gesture", now)
+
+
+def _remember(intent: Pending | Literal["start", "stop"]) -> Handler:
+    """In flight: remember what the user wants, to replay once the camera has settled."""
+
+    def remember(c: C, now: float, payload: object) -> list[Effect]:
+        if intent is Pending.TOGGLE:
+            c.pending = (Pending.NOTHING if c.pending is Pending.TOGGLE
+                         else Pending.TOGGLE if c.pending is Pending.NOTHING else c.pending)
+        elif intent is Pending.POWER_OFF:
+            c.pending = Pending.POWER_OFF
+        elif (intent == "start") != c.heading_to_recording():
+            c.pending = Pending.NOTHING if c.pending is Pending.TOGGLE else Pending.TOGGLE
+        return [Record("pending", {"pending": c.pending.value})]
+
+    remember.__name__ = f"remember {intent}"
+    return remember
+
+
+def _no_camera_toggle(c: C, now: float, payload: object) -> list[Effect]:
+    # Remember a stop (safe whenever it lands), never a start.
+    if c.believed_recording:
+        c.pending = Pending.NOTHING if c.pending is Pending.STOP else Pending.STOP
+    return [Cue("no-camera"), Record("pending", {"pending": c.pending.value})]
+
+
+def _no_camera_stop(c: C, now: float, payload: object) -> list[Effect]:
+    if c.believed_recording:
+        c.pending = Pending.STOP
+    return [Cue("no-camera"), Record("pending", {"pending": c.pending.value})]
+
+
+def _adopt(c: C, now: float, payload: object) -> list[Effect]:
+    """A camera session opened: adopt what the camera reports, cue it once, replay a stop."""
+    assert isinstance(payload, CameraConnected)
+    c._believed_recording = payload.recording
+    c._command, c._timer = None, None
+    if c.pending is not Pending.STOP:
+        c.pending = Pending.NOTHING
+    out: list[Effect] = []
+    if payload.model:
+        out.append(Record("camera", {"model": payload.model}))
+    if payload.recording:
+        c.day.clip_started(now)  # from now: how long it ran before is not known
+        # One cue for one truth: a camera found recording says `recording`, not `ready`.
+        if c.pending is not Pending.STOP:
+            out.insert(0, Cue("recording"))
+        out += c._enter(State.RECORDING, "camera connected, recording")
+        return out + c._replay_pending(now)
+    c.pending = Pending.NOTHING  # nothing to stop
+    return [Cue("ready"), *out, *c._enter(State.IDLE, "camera connected")]
+
+
+def _answered_after_all(c: C, now: float, payload: object) -> list[Effect]:
+    """No camera, yet a report: the worker's session outlived a sync we gave up on.
+
+    The worker reports in order (a loss always comes after the reports before it), so a
+    report here comes from a live session: adopt it like a connection, or the daemon would
+    answer `no-camera` to every press until the link next drops.
+    """
+    assert isinstance(payload, CameraState)
+    return _adopt(c, now, CameraConnected(payload.recording))
+
+
+def _settle_recording(c: C, now: float, payload: object) -> list[Effect]:
+    why = "camera reports Card"
+    if c.state is State.IDLE:
+        why = f"camera started by itself ({getattr(payload, 'source', '?')})"
+    return c._settle(True, why, now)
+
+
+def _settle_stopped(c: C, now: float, payload: object) -> list[Effect]:
+    why = "camera reports None"
+    if c.state is State.RECORDING:
+        why = f"camera stopped by itself ({getattr(payload, 'source', '?')})"
+    return c._settle(False, why, now)
+
+
+# Files a still release writes (a .MOV is a clip, a .THM its thumbnail).
+_STILL_SUFFIXES = (".JPG", ".JPEG", ".CR2", ".CRW", ".TIF")
+
+
+def _clip(c: C, now: float, payload: object) -> list[Effect]:
+    assert isinstance(payload, ClipSaved)
+    if payload.path.upper().endswith(_STILL_SUFFIXES):
+        # The still is on the card: only now is it cued.
+        return [Cue("still"), Record("still", {"path": payload.path})]
+    return [Record("clip", {"path": payload.path})]
+
+
+def _camera_stopped(c: C, now: float, payload: object) -> list[Effect]:
+    """The camera ended the clip by itself: say why; at its cap, start a new clip at once."""
+    stop = c.day.camera_stopped(now)
+    out: list[Effect] = [Record("clip-end", stop.record)]
+    if stop.restart:
+        c._believed_recording = False
+        c._restarting = True
+        return out + c._send("start", now)
+    source = getattr(payload, "source", "?")
+    out += c._settle(False, f"camera stopped by itself ({source}, {stop.reason})", now)
+    return out + [Cue(cue) for cue in stop.cues]
+
+
+def _limit_soon(c: C, now: float, payload: object) -> list[Effect]:
+    return [Cue("limit-soon"), Record("limit-soon", {"expected_end": c.day.clip.expected_end})]
+
+
+def _supply(c: C, now: float, payload: object) -> list[Effect]:
+    assert isinstance(payload, SupplyReport)
+    cues = c.day.supply_report(payload)
+    fields = {"battery_percent": payload.battery_percent,
+              "card_free_bytes": payload.card_free_bytes, "warned": cues}
+    return [Record("supply", fields), *(Cue(cue) for cue in cues)]
+
+
+def _supply_quietly(c: C, now: float, payload: object) -> list[Effect]:
+    assert isinstance(payload, SupplyReport)
+    c.day.supply_report(payload)  # keep the facts; nothing to say while shutting down
+    return []
+
+
+def _still(c: C, now: float, payload: object) -> list[Effect]:
+    return c._send("still", now)
+
+
+def _still_while_recording(c: C, now: float, payload: object) -> list[Effect]:
+    if c.still_while_recording == "stop-shoot-restart":
+        c._still_after_stop = c._start_after_still = True
+        return [Record("still", {"how": "stop-shoot-restart"}), *c._send("stop", now)]
+    # The 5D Mark II answers busy to a release during a movie: say no at once.
+    return [Cue("refused"), Record("still", {"how": "refused: recording"})]
+
+
+def _still_not_now(c: C, now: float, payload: object) -> list[Effect]:
+    return [Cue("refused"), Record("still", {"how": f"refused: {c.state.value}"})]
+
+
+def _still_released(c: C, now: float, payload: object) -> list[Effect]:
+    c._command, c._timer = None, None
+    out = c._enter(State.IDLE, "still released")
+    if c._start_after_still:
+        c._start_after_still = False
+        return out + c._send("start", now)
+    return out + c._replay_pending(now)
+
+
+def _stale_still(c: C, now: float, payload: object) -> list[Effect]:
+    return [Record("stale-still", {"state": c.state.value})]
+
+
+def _busy(c: C, now: float, payload: object) -> list[Effect]:
+    c._busy_streak += 1
+    if c._busy_streak >= BUSY_STREAK_REFUSED:
+        return c._failed("refused", payload, now, reason="busy-too-long")
+    return c._failed("busy", payload, now)
+
+
+def _refused(c: C, now: float, payload: object) -> list[Effect]:
+    reason = payload.reason if isinstance(payload, CommandFailed) else ""
+    return c._failed("refused", payload, now, reason=reason if reason in REFUSALS else "unknown")
+
+
+def _timed_out(c: C, now: float, payload: object) -> list[Effect]:
+    return c._failed("error", payload or "no report from the camera", now)
+
+
+def _sync_failed(c: C, now: float, payload: object) -> list[Effect]:
+    # Not even the camera's state could be read: treat it as gone so the worker reconnects.
+    detail = payload.detail if isinstance(payload, CommandFailed) else str(payload or "")
+    return [Record("command-failed", {"command": "sync", "detail": detail}),
+            *c._lose(f"sync failed: {detail or 'no answer'}")]
+
+
+def _lost(c: C, now: float, payload: object) -> list[Effect]:
+    reason = ""
+    if isinstance(payload, CameraLost | CommandFailed):
+        reason = payload.reason if isinstance(payload, CameraLost) else payload.detail
+    return c._lose(reason or "camera lost")
+
+
+def _stale(c: C, now: float, payload: object) -> list[Effect]:
+    assert isinstance(payload, CommandFailed)
+    return [Record("stale-failure", {"id": payload.id, "kind": payload.kind})]
+
+
+def _power_off_came_back(c: C, now: float, payload: object) -> list[Effect]:
+    # The system did not power off: say so and come back to the camera's real state.
+    out: list[Effect] = [Record("power-off-failed", {"detail": str(payload or "timed out")}),
+                         Cue("error")]
+    return out + c._send("sync", now)
+
+
+def _internal_error_resync(c: C, now: float, payload: object) -> list[Effect]:
+    c.pending = Pending.NOTHING
+    return [Cue("error"), *c._send("sync", now)]
+
+
+# --- the table ------------------------------------------------------------------------------
+
+S = State
+I = Input  # noqa: E741 - the table reads better with one-letter names
+
+_IGNORE = Row(_nothing, frozenset(), "ignored")
+_ERROR_CUE = Row(_cue("error"), frozenset(), "cue error")
+
+
+def _row(handler: Handler, says: str, *to: State) -> Row:
+    return Row(handler, frozenset(to), says)
+
+
+def _actions_in_flight() -> dict[Input, Row]:
+    return {
+        I.STILL: _row(_still_not_now, "cue refused: a command is in flight"),
+        I.LIMIT_SOON: _IGNORE,
+        I.TOGGLE: _row(_remember(Pending.TOGGLE), "remember the press for when it settles"),
+        I.START: _row(_remember("start"), "remember: end up recording"),
+        I.STOP: _row(_remember("stop"), "remember: end up stopped"),
+        I.STATUS: _row(_status, "cue what the camera last confirmed"),
+        I.POWER_OFF: _row(_remember(Pending.POWER_OFF), "remember: stop if needed, power off"),
+        I.NOTHING: _IGNORE,
+    }
+
+
+def _camera_common(lost_says: str = "camera lost") -> dict[Input, Row]:
+    """Rows every connected state shares."""
+    return {
+        I.CONNECTED_IDLE: _row(_adopt, "reconnected: adopt idle", S.IDLE),
+        I.CONNECTED_RECORDING: _row(_adopt, "reconnected: adopt recording", S.RECORDING),
+        I.CLIP_SAVED: _row(_clip, "journal the clip; a still's file cues still"),
+        I.SUPPLY_READ: _row(_supply, "cue low-card / low-battery once per threshold"),
+        I.STILL_RELEASED: _row(_stale_still, "journal"),
+        I.STALE_FAILURE: _row(_stale, "journal a failure of an older command"),
+        I.LOST: _row(_lost, lost_says, S.NO_CAMERA),
+        I.FAILED_LOST: _row(_lost, "command lost with the camera", S.NO_CAMERA),
+        I.POWER_OFF_TIMEOUT: _IGNORE,
+        I.POWER_OFF_FAILED: _IGNORE,
+        I.INTERNAL_ERROR: _row(_internal_error_resync, "cue error, fetch the real state",
+                               S.SYNCING),
+    }
+
+
+def _in_flight(state: State) -> dict[Input, Row]:
+    """Rows of STARTING / STOPPING / SYNCING: a command is out, its answer is awaited."""
+    rows = {**_actions_in_flight(), **_camera_common()}
+    rows |= {
+        I.FAILED_BUSY: _row(_busy, "cue busy (refused after a streak), sync", S.SYNCING),
+        I.FAILED_REFUSED: _row(_refused, "cue refused with its reason, sync", S.SYNCING),
+        I.CONFIRM_TIMEOUT: _row(_timed_out, "cue error, sync", S.SYNCING),
+    }
+    if state is S.STARTING:
+        rows[I.REPORTS_RECORDING] = _row(_settle_recording, "camera reports Card: cue it",
+                                         S.RECORDING)
+        rows[I.REPORTS_STOPPED] = _row(_nothing, "an older report: wait for Card")
+    elif state is S.STOPPING:
+        rows[I.REPORTS_STOPPED] = _row(_settle_stopped, "camera reports None: cue it "
+                                       "(stop-shoot-restart: release the still)",
+                                       S.IDLE, S.SHOOTING)
+        rows[I.REPORTS_RECORDING] = _row(_nothing, "an older report: wait for None")
+    elif state is S.SHOOTING:
+        rows[I.STILL_RELEASED] = _row(_still_released, "released: idle (stop-shoot-restart: "
+                                      "start again; else replay a press)",
+                                      S.IDLE, S.STARTING)
+        rows[I.REPORTS_STOPPED] = _row(_nothing, "not recording, as expected")
+        rows[I.REPORTS_RECORDING] = _row(_settle_recording, "camera started by itself: cue "
+                                         "it", S.RECORDING)
+    else:  # SYNCING: any report is the truth asked for
+        rows[I.REPORTS_RECORDING] = _row(_settle_recording, "adopt Card, cue a change",
+                                         S.RECORDING)
+        rows[I.REPORTS_STOPPED] = _row(_settle_stopped, "adopt None, cue a change", S.IDLE)
+        # A failing sync: not even the state can be read.
+        sync_failed = _row(_sync_failed, "sync failed: treat as lost", S.NO_CAMERA)
+        rows |= {I.FAILED_BUSY: sync_failed, I.FAILED_REFUSED: sync_failed,
+                 I.CONFIRM_TIMEOUT: sync_failed}
+    return rows
+
+
+TABLE: dict[State, dict[Input, Row]] = {
+    S.NO_CAMERA: {
+        I.TOGGLE: _row(_no_camera_toggle, "cue no-camera; a stop is kept for reconnection"),
+        I.START: _row(_cue("no-camera"), "cue no-camera; a start is never kept"),
+        I.STOP: _row(_no_camera_stop, "cue no-camera; the stop is kept for reconnection"),
+        I.STATUS: _row(_cue("no-camera"), "cue no-camera"),
+        I.POWER_OFF: _row(_power_off, "power off", S.POWERING_OFF),
+        I.NOTHING: _IGNORE,
+        I.CONNECTED_IDLE: _row(_adopt, "connected, camera idle: cue ready", S.IDLE),
+        I.CONNECTED_RECORDING: _row(_adopt, "connected, camera recording: cue recording "
+                                    "(or carry out a stop pressed meanwhile)", S.RECORDING),
+        I.REPORTS_RECORDING: _row(_answered_after_all, "a late answer: adopt recording",
+                                  S.RECORDING),
+        I.REPORTS_STOPPED: _row(_answered_after_all, "a late answer: adopt idle", S.IDLE),
+        I.CLIP_SAVED: _row(_clip, "journal the clip; a still's file cues still"),
+        I.SUPPLY_READ: _row(_supply, "cue low-card / low-battery once per threshold"),
+        I.STILL_RELEASED: _row(_stale_still, "journal"),
+        I.STILL: _row(_cue("no-camera"), "cue no-camera"),
+        I.LIMIT_SOON: _IGNORE,
+        I.FAILED_BUSY: _row(_stale, "journal"),
+        I.FAILED_REFUSED: _row(_stale, "journal"),
+        I.FAILED_LOST: _row(_stale, "journal"),
+        I.STALE_FAILURE: _row(_stale, "journal"),
+        I.LOST: _IGNORE,
+        I.CONFIRM_TIMEOUT: _IGNORE,
+        I.POWER_OFF_TIMEOUT: _IGNORE,
+        I.POWER_OFF_FAILED: _IGNORE,
+        I.INTERNAL_ERROR: _ERROR_CUE,
+    },
+    S.IDLE: {
+        I.TOGGLE: _row(_start, "start recording", S.STARTING),
+        I.START: _row(_start, "start recording", S.STARTING),
+        I.STOP: _row(_cue("ready"), "already stopped: cue ready"),
+        I.STATUS: _row(_status, "status answer: not recording, minutes today, warning"),
+        I.POWER_OFF: _row(_power_off, "power off", S.POWERING_OFF),
+        I.STILL: _row(_still, "release the shutter", S.SHOOTING),
+        I.LIMIT_SOON: _IGNORE,
+        I.NOTHING: _IGNORE,
+        **_camera_common(),
+        I.REPORTS_RECORDING: _row(_settle_recording, "camera started by itself: cue it",
+                                  S.RECORDING),
+        I.REPORTS_STOPPED: _IGNORE,
+        I.FAILED_BUSY: _row(_stale, "journal"),
+        I.FAILED_REFUSED: _row(_stale, "journal"),
+        I.CONFIRM_TIMEOUT: _IGNORE,
+    },
+    S.STARTING: _in_flight(S.STARTING),
+    S.RECORDING: {
+        I.TOGGLE: _row(_stop, "stop recording", S.STOPPING),
+        I.START: _row(_cue("recording"), "already recording: cue recording"),
+        I.STOP: _row(_stop, "stop recording", S.STOPPING),
+        I.STATUS: _row(_status, "status answer: recording, minutes of this clip, warning"),
+        I.POWER_OFF: _row(_stop_then_power_off, "stop the clip, then power off", S.STOPPING),
+        I.STILL: _row(_still_while_recording, "cue refused (or stop-shoot-restart: stop "
+                      "first)", S.STOPPING),
+        I.LIMIT_SOON: _row(_limit_soon, "cue limit-soon: the clip reaches its cap soon"),
+        I.NOTHING: _IGNORE,
+        **_camera_common(),
+        I.REPORTS_RECORDING: _IGNORE,
+        I.REPORTS_STOPPED: _row(_camera_stopped, "camera stopped by itself: at its cap "
+                                "restart (restarted); else cue stopped and why",
+                                S.IDLE, S.STARTING),
+        I.FAILED_BUSY: _row(_stale, "journal"),
+        I.FAILED_REFUSED: _row(_stale, "journal"),
+        I.CONFIRM_TIMEOUT: _IGNORE,
+    },
+    S.STOPPING: _in_flight(S.STOPPING),
+    S.SYNCING: _in_flight(S.SYNCING),
+    S.SHOOTING: _in_flight(S.SHOOTING),
+    S.POWERING_OFF: {
+        I.TOGGLE: _row(_cue("power-off"), "still shutting down: cue power-off"),
+        I.START: _row(_cue("power-off"), "still shutting down: cue power-off"),
+        I.STOP: _row(_cue("power-off"), "still shutting down: cue power-off"),
+        I.STATUS: _row(_cue("power-off"), "cue power-off"),
+        I.POWER_OFF: _row(_cue("power-off"), "already shutting down"),
+        I.NOTHING: _IGNORE,
+        I.CONNECTED_IDLE: _IGNORE,
+        I.CONNECTED_RECORDING: _IGNORE,
+        I.REPORTS_RECORDING: _IGNORE,
+        I.REPORTS_STOPPED: _IGNORE,
+        I.CLIP_SAVED: _row(_clip, "journal the clip"),
+        I.SUPPLY_READ: _row(_supply_quietly, "keep the reading, say nothing"),
+        I.STILL_RELEASED: _row(_stale_still, "journal"),
+        I.STILL: _row(_cue("power-off"), "still shutting down: cue power-off"),
+        I.LIMIT_SOON: _IGNORE,
+        I.FAILED_BUSY: _row(_stale, "journal"),
+        I.FAILED_REFUSED: _row(_stale, "journal"),
+        I.FAILED_LOST: _row(_stale, "journal"),
+        I.STALE_FAILURE: _row(_stale, "journal"),
+        I.LOST: _IGNORE,
+        I.CONFIRM_TIMEOUT: _IGNORE,
+        I.POWER_OFF_TIMEOUT: _row(_power_off_came_back, "no power-off came: cue error, sync",
+                                  S.SYNCING),
+        I.POWER_OFF_FAILED: _row(_power_off_came_back, "request failed: cue error, sync",
+                                 S.SYNCING),
+        I.INTERNAL_ERROR: _ERROR_CUE,
+    },
+}
+
+#: (from, to) -> the inputs that may move it; derived from :data:`TABLE` (for the diagram).
+TRANSITIONS: dict[tuple[State, State], list[str]] = {}
+for _src, _rows in TABLE.items():
+    for _input, _r in _rows.items():
+        for _dst in sorted(_r.to - {_src}, key=list(State).index):
+            TRANSITIONS.setdefault((_src, _dst), []).append(_input.value)
+del _src, _rows, _input, _r, _dst
 
 
 def state_diagram() -> str:
-    """The state diagram (Mermaid) generated from :data:`TRANSITIONS`."""
-    lines = ["stateDiagram-v2", f"    [*] --> {State.NO_CAMERA.name}"]
-    lost = [k for k, v in TRANSITIONS.items() if v == "camera lost"]
-    for (src, dst), why in TRANSITIONS.items():
-        if (src, dst) in lost:
-            continue
-        lines.append(f"    {src.name} --> {dst.name}: {why}")
-    lines.append(f"    note right of {State.NO_CAMERA.name}: every state --> "
-                 f"{State.NO_CAMERA.name} when the camera is lost")
+    """The state diagram (Mermaid) generated from :data:`TABLE`.
+
+    Moves every connected state shares (camera lost, reconnected, an internal error) are
+    drawn once as notes. A pending intent replayed after settling is the settled state's
+    own row (STARTING --> RECORDING, then RECORDING --> STOPPING).
+    """
+    shared = {I.LOST.value, I.FAILED_LOST.value, I.CONNECTED_IDLE.value,
+              I.CONNECTED_RECORDING.value, I.INTERNAL_ERROR.value}
+    lines = ["stateDiagram-v2", f"    [*] --> {S.NO_CAMERA.name}"]
+    for (src, dst), inputs in TRANSITIONS.items():
+        own = [i for i in inputs if i not in shared or src is S.NO_CAMERA]
+        if own:
+            lines.append(f"    {src.name} --> {dst.name}: {', '.join(own)}")
+    lines.append(f"    note right of {S.NO_CAMERA.name}: every state but POWERING_OFF --> "
+                 f"{S.NO_CAMERA.name} when the camera is lost")
+    lines.append(f"    note left of {S.SYNCING.name}: every connected state --> SYNCING on "
+                 "an internal error; --> IDLE / RECORDING when the camera reconnects")
     return "\n".join(lines)
 
 
+def table_markdown() -> str:
+    """The whole table as Markdown (docs/architecture.md): state, input, what happens, to."""
+    out = ["| state | input | what happens | may move to |", "| --- | --- | --- | --- |"]
+    for state, rows in TABLE.items():
+        for kind, row in rows.items():
+            to = ", ".join(s.value for s in sorted(row.to, key=list(State).index)) or "—"
+            out.append(f"| {state.value} | {kind.value} | {row.says} | {to} |")
+    return "\n".join(out)
+
+
+def write_docs(path: str = "docs/architecture.md") -> None:
+    """Regenerate the diagram and the table between their markers in ``path``."""
+    from pathlib import Path
+
+    doc = Path(path)
+    text = doc.read_text()
+    for marker, body in (("diagram", f"```mermaid\n{state_diagram()}\n```"),
+                         ("table", table_markdown())):
+        head, _, rest = text.partition(f"<!-- {marker}:start -->\n")
+        _, _, tail = rest.partition(f"<!-- {marker}:end -->")
+        text = f"{head}<!-- {marker}:start -->\n{body}\n<!-- {marker}:end -->{tail}"
+    doc.write_text(text)
+
+
 if __name__ == "__main__":
-    print(state_diagram())
+    import sys
+
+    if "--write-docs" in sys.argv[1:]:
+        write_docs()
+    else:
+        print(table_markdown() if "--table" in sys.argv[1:] else state_diagram())

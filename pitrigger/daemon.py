@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,27 +21,34 @@ from pathlib import Path
 from typing import Any
 
 from pitrigger.buttons import ButtonSource
-from pitrigger.camera_jobs import DayJobs
-from pitrigger.cameras import CameraBackend, CameraWorker
-from pitrigger.config import Config, ConfigError, find_config, load_config
-from pitrigger.controller import (
-    CameraReport,
-    Command,
-    Cue,
-    Effect,
-    PowerOff,
-    Record,
-    RecordingController,
-    State,
-    StatusAnswer,
-)
-from pitrigger.day import DayKeeper
+from pitrigger.cameras import CameraBackend
+from pitrigger.cameras.worker import CameraWorker
+from pitrigger.config import Config
+from pitrigger.controller import RecordingController
+from pitrigger.day_setup import make_day_jobs, make_day_keeper, make_status_shape
 from pitrigger.gestures import Gesture, GestureRecogniser, ThresholdCrossed
 from pitrigger.haptics import HapticSequencer
-from pitrigger.journal import NullJournal, open_journal
+from pitrigger.journal import NullJournal
+from pitrigger.messages import (
+    CameraReport,
+    Command,
+    CopyReport,
+    Cue,
+    Edge,
+    Effect,
+    FromCamera,
+    InboxItem,
+    PowerOff,
+    Record,
+    Reload,
+    Shutdown,
+    ShutdownWhenSettled,
+    StatusAnswer,
+    TypedGesture,
+)
 from pitrigger.motors import HapticSink
-from pitrigger.reports import CopyReport
-from pitrigger.sdnotify import Notifier, started_by_systemd
+from pitrigger.names import State
+from pitrigger.sdnotify import Notifier
 
 log = logging.getLogger("pitrigger")
 
@@ -52,11 +57,16 @@ log = logging.getLogger("pitrigger")
 WORKER_STALL_S = 60.0
 
 
+# The worker thread is a daemon thread: on shutdown it gets this long to let go of the
+# camera, so that a frozen body never holds the process past systemd's TimeoutStopSec=5s.
+WORKER_JOIN_S = 1.5
+
+
 @dataclass
 class _Inbox:
-    queue: queue.SimpleQueue[tuple[Any, ...]] = field(default_factory=queue.SimpleQueue)
+    queue: queue.SimpleQueue[InboxItem] = field(default_factory=queue.SimpleQueue)
 
-    def put(self, *item: Any) -> None:
+    def put(self, item: InboxItem) -> None:
         self.queue.put(item)
 
 
@@ -77,6 +87,7 @@ class Daemon:
         journal: Any = None,
         notifier: Notifier | None = None,
         startup_problem: str | None = None,
+        reload: Callable[[], Config] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -86,6 +97,7 @@ class Daemon:
         self.notifier = notifier if notifier is not None else Notifier({})
         self.clock = clock
         self.startup_problem = startup_problem
+        self.reload_config = reload
         self.inbox = _Inbox()
         self.controller = RecordingController(
             {state: config.actions_for(state) for state in ("idle", "recording")},
@@ -94,9 +106,10 @@ class Daemon:
             still_while_recording=config.camera.still_while_recording,
         )
         self.status_shape = make_status_shape(config)
-        # What each name last played as (the status answer changes every time), for sinks
+        # What each name last played as (the status answer differs every time), for sinks
         # that draw patterns.
         self.played_patterns: dict[str, Any] = dict(config.pattern_objects())
+        self.shutdown_why = ""
         # A button already down at start (held, or stuck) must not fire when released.
         self.gestures = GestureRecogniser(
             config.gestures.timings(),
@@ -109,13 +122,13 @@ class Daemon:
         )
         self.worker = CameraWorker(
             camera,
-            lambda report: self.inbox.put("camera", report),
+            lambda report: self.inbox.put(FromCamera(report)),
             busy_retry_s=config.camera.busy_retry_s,
             confirm_s=min(2.0, config.camera.confirm_timeout_s / 2),
             poll_interval_s=config.camera.poll_interval_s,
             reconnect_min_s=config.camera.reconnect_min_s,
             reconnect_max_s=config.camera.reconnect_max_s,
-            jobs=make_day_jobs(config, camera, lambda report: self.inbox.put("camera", report)),
+            jobs=make_day_jobs(config, camera, lambda report: self.inbox.put(FromCamera(report))),
         )
         self.pattern_listeners: list[Callable[[str, float], None]] = []
         self.power_off_requested = False
@@ -129,18 +142,22 @@ class Daemon:
 
     # -- control from other threads ----------------------------------------------------
 
-    def stop(self) -> None:
-        self.inbox.put("stop")
+    def stop(self, why: str = "stop requested") -> None:
+        self.inbox.put(Shutdown(why))
 
     def stop_when_settled(self) -> None:
         """End the loop once the camera has settled and the motor is quiet (demo EOF)."""
-        self.inbox.put("stop-when-settled")
+        self.inbox.put(ShutdownWhenSettled())
+
+    def reload(self) -> None:
+        """Re-read the config (SIGHUP): a bad one is refused with ``error``."""
+        self.inbox.put(Reload())
 
     def edge(self, pressed: bool, at: float) -> None:
-        self.inbox.put("edge", pressed, at)
+        self.inbox.put(Edge(pressed, at))
 
     def gesture(self, name: str, at: float) -> None:
-        self.inbox.put("gesture", name, at)
+        self.inbox.put(TypedGesture(name, at))
 
     @property
     def state(self) -> State:
@@ -181,14 +198,33 @@ class Daemon:
             # (a slow fsync) the queued edges carry earlier times, and advancing to `now`
             # between them would end a debounce lockout before its edges were seen.
             while item is not None:
-                self._handle(item, now)
+                self._guarded(self._handle, item, now)
                 try:
                     item = get(block=False)
                 except queue.Empty:
                     item = None
                 now = self.clock()
-            self._advance(now)
+            self._guarded(lambda _item, at: self._advance(at), None, now)
             self._flush_records()
+
+    def _guarded(self, step: Callable[[Any, float], None], item: Any, now: float) -> None:
+        """Run one step of the loop; an exception is a bug in that step, not in the loop.
+
+        It is logged with its traceback, journaled and cued ``error``, the camera state is
+        fetched again, and the loop goes on: a daemon that dies on an input leaves the
+        user with no cue at all (and systemd restarting it into the same input).
+        """
+        try:
+            step(item, now)
+        except Exception as exc:
+            log.exception("error while handling %r", item if item is not None else "the clock")
+            self._records.append(Record("internal-error", {
+                "input": repr(item)[:200], "error": f"{type(exc).__name__}: {exc}"}))
+            try:
+                self._apply(self.controller.internal_error(repr(exc)[:200], now), now)
+            except Exception:
+                log.exception("error while recovering")
+                self.haptics.play("error", now)
 
     def _next_deadline(self) -> float | None:
         deadlines = [d for d in (self.gestures.next_deadline(), self.controller.next_deadline(),
@@ -196,18 +232,49 @@ class Daemon:
                      if d is not None]
         return min(deadlines) if deadlines else None
 
-    def _handle(self, item: tuple[Any, ...], now: float) -> None:
-        kind = item[0]
-        if kind == "edge":
-            self._gesture_events(self.gestures.edge(item[1], item[2]), now)
-        elif kind == "gesture":
-            self._apply(self.controller.gesture(item[1], now), now)
-        elif kind == "camera":
-            self._camera_report(item[1], now)
-        elif kind == "stop":
-            self._stop.set()
-        elif kind == "stop-when-settled":
-            self._stop_when_settled = True
+    def _handle(self, item: InboxItem, now: float) -> None:
+        match item:
+            case Edge(pressed=pressed, at=at):
+                self._gesture_events(self.gestures.edge(pressed, at), now)
+            case TypedGesture(name=name):
+                self._apply(self.controller.gesture(name, now), now)
+            case FromCamera(report=report):
+                self._camera_report(report, now)
+            case Shutdown(why=why):
+                self.shutdown_why = why
+                self._stop.set()
+            case ShutdownWhenSettled():
+                self._stop_when_settled = True
+            case Reload():
+                self._reload(now)
+            case _:
+                raise TypeError(f"not an inbox item: {item!r}")
+
+    def _reload(self, now: float) -> None:
+        if self.reload_config is None:
+            log.warning("reload asked, but this daemon has no config file to re-read")
+            return
+        try:
+            config = self.reload_config()
+        except Exception as exc:  # a ConfigError names key and line; anything else too
+            log.error("reload refused, keeping the running config:\n%s", exc)
+            self._records.append(Record("reload", {"ok": False, "problem": str(exc)[:2000]}))
+            self.haptics.play("error", now)
+            return
+        restart_needed = [name for name in ("button", "camera", "journal") if
+                          getattr(config, name) != getattr(self.config, name)]
+        if config.haptics.sink != self.config.haptics.sink or \
+                config.haptics.pin != self.config.haptics.pin:
+            restart_needed.append("haptics")
+        self.config = config
+        self.controller.actions = {state: dict(config.actions_for(state))
+                                   for state in ("idle", "recording")}
+        self.controller.confirm_timeout_s = config.camera.confirm_timeout_s
+        self.haptics.patterns = dict(config.pattern_objects())
+        self.gestures.timings = config.gestures.timings()
+        log.info("config reloaded%s", f"; [{'], ['.join(restart_needed)}] take effect on "
+                 "restart" if restart_needed else "")
+        self._records.append(Record("reload", {"ok": True, "restart_needed": restart_needed}))
 
     def _camera_report(self, report: CameraReport | CopyReport, now: float) -> None:
         if isinstance(report, CopyReport):
@@ -285,9 +352,11 @@ class Daemon:
         path = Path(self.config.power.request_path)
         try:
             path.write_text("poweroff\n")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             log.error("power-off request failed: cannot write %s: %s", path, exc)
-            self.haptics.play("error", self.clock())
+            now = self.clock()
+            self._apply(self.controller.power_off_failed(f"cannot write {path}: {exc}", now),
+                        now)
             return
         self.power_off_requested = True
         log.warning("power-off requested (%s)", path)
@@ -314,203 +383,21 @@ class Daemon:
         try:
             self.sink.set_level(self.haptics.stop(self.clock()))
         finally:
-            self.button.close()
-            self.worker.stop()
-            self.sink.close()
+            state = self.controller.state
+            recording = self.controller.believed_recording and state is not State.NO_CAMERA
+            # A running clip is left running: the camera records on its own, and the next
+            # start adopts it (stopping it here would cut a clip on every restart).
+            log.info("stopping (%s): camera %s%s", self.shutdown_why or "loop ended",
+                     state.value, ", clip left running" if recording else "")
+            for step in (self.button.close, lambda: self.worker.stop(WORKER_JOIN_S),
+                         self.sink.close):
+                try:
+                    step()
+                except Exception:
+                    log.exception("error while shutting down")
             self._flush_records()
-            self.journal.write("stop", {"state": self.controller.state.value})
+            self.journal.write("stop", {"state": state.value,
+                                        "why": self.shutdown_why or "loop ended",
+                                        "recording": self.controller.believed_recording,
+                                        "clip_left_running": recording})
             self.journal.close()
-
-
-# --- the day's pieces, from the config -------------------------------------------------
-
-
-def make_day_keeper(config: Config) -> DayKeeper:
-    """Clip cap, card and battery thresholds, auto restart: ``[camera]`` settings."""
-    from pitrigger.cliplimit import ClipWatch
-    from pitrigger.supply import SupplyWatch
-
-    camera = config.camera
-    return DayKeeper(
-        ClipWatch(bytes_per_s=camera.movie_bytes_per_s, cap_s=camera.clip_cap_s or None,
-                  warn_before_s=camera.limit_soon_s),
-        SupplyWatch(card_minutes=camera.low_card_minutes,
-                    battery_percent=camera.low_battery_percent),
-        auto_restart=camera.auto_restart,
-    )
-
-
-def make_status_shape(config: Config) -> Any:
-    """The status answer's timings, with the configured recording/ready/error shapes."""
-    from pitrigger.status_code import DEFAULT_SHAPE, StatusShape
-
-    patterns = config.pattern_objects()
-    try:
-        return StatusShape(head_recording=patterns["recording"].steps_ms,
-                           head_idle=patterns["ready"].steps_ms,
-                           warning=patterns["error"].steps_ms)
-    except ValueError as exc:
-        # A re-tuned vocabulary that would make the answer ambiguous: keep the default one.
-        log.warning("status answer uses the default shapes: %s", exc)
-        return DEFAULT_SHAPE
-
-
-def make_day_jobs(config: Config, camera: CameraBackend, report: Any) -> DayJobs:
-    """Supply readings, live-view power and (if enabled) copies, for the camera worker."""
-    from pitrigger.copier import ClipCopier
-
-    settings = config.camera
-    copier = None
-    if settings.copy_clips and hasattr(camera, "read_file"):
-        copier = ClipCopier(
-            camera,  # type: ignore[arg-type]  # checked: it reads files
-            settings.copy_dir,
-            chunk_bytes=settings.copy_chunk_kib * 1024,
-            reserve_bytes=settings.copy_reserve_mib * 1024 * 1024,
-            progress=lambda p: report(CopyReport(p)),
-        )
-    return DayJobs(camera, report, supply_interval_s=settings.supply_interval_s,
-                   live_view=settings.live_view_between_clips,
-                   live_view_off_after_s=settings.live_view_off_after_s, copier=copier)
-
-
-# --- entry points ---------------------------------------------------------------------
-
-
-def configure_logging(verbose: bool = False) -> None:
-    under_journald = bool(os.environ.get("JOURNAL_STREAM"))
-    fmt = "%(levelname)s %(name)s: %(message)s" if under_journald else \
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt,
-                        stream=sys.stderr)
-
-
-def load_run_config(explicit: str | None) -> tuple[Config, str | None]:
-    """The config to run with, and the reason if it is not the one the user wrote.
-
-    Interactively a broken file is an error (exit 2). Under systemd the device has no
-    screen: it comes up on the last good copy, or the built-in defaults, and plays
-    ``error`` so the user knows their edit did not take.
-    """
-    try:
-        path = find_config(explicit)
-        config = load_config(path)
-    except ConfigError as exc:
-        if not started_by_systemd():
-            raise
-        log.error("config rejected, running on a fallback:\n%s", exc)
-        fallback = Config()
-        last_good = Path(fallback.daemon.last_good_path)
-        try:
-            config = load_config(last_good) if last_good.exists() else fallback
-            log.warning("using %s", last_good if last_good.exists() else "built-in defaults")
-        except ConfigError:
-            config = fallback
-        return config, str(exc)
-    if path is not None:
-        log.info("config: %s", path)
-        _keep_last_good(path, Path(config.daemon.last_good_path))
-    else:
-        log.info("config: built-in defaults (no file on the search path)")
-    return config, None
-
-
-def _keep_last_good(path: Path, last_good: Path) -> None:
-    try:
-        text = path.read_bytes()
-        if last_good.exists() and last_good.read_bytes() == text:
-            return
-        last_good.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=last_good.parent, delete=False) as tmp:
-            tmp.write(text)
-        os.replace(tmp.name, last_good)
-    except OSError as exc:
-        log.debug("cannot keep a last-good copy at %s: %s", last_good, exc)
-
-
-def build_daemon(config: Config, *, startup_problem: str | None = None,
-                 button: ButtonSource | None = None, sink: HapticSink | None = None,
-                 camera: CameraBackend | None = None, journal: Any = None) -> Daemon:
-    """A daemon with the adapters the config names (any of them may be given instead)."""
-    from pitrigger.buttons import make_button
-    from pitrigger.cameras import make_backend
-    from pitrigger.haptics import render as render_pattern
-    from pitrigger.motors import make_sink
-
-    patterns: dict[str, Any] = dict(config.pattern_objects())
-
-    def render(name: str) -> str:
-        return render_pattern(patterns[name]) if name in patterns else ""
-
-    daemon = Daemon(
-        config,
-        button=button if button is not None else make_button(config),
-        sink=sink if sink is not None else make_sink(config, render=render),
-        camera=camera if camera is not None else make_backend(config),
-        journal=journal if journal is not None else open_journal(config.journal.path),
-        notifier=Notifier(),
-        startup_problem=startup_problem,
-    )
-    daemon.played_patterns = patterns  # the sink draws what really played
-    return daemon
-
-
-def main_run(config_path: str | None) -> int:
-    configure_logging()
-    try:
-        config, problem = load_run_config(config_path)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    daemon = build_daemon(config, startup_problem=problem)
-    _stop_on_signals(daemon)
-    return daemon.run()
-
-
-def _stop_on_signals(daemon: Daemon) -> None:
-    import signal
-
-    def handler(signum: int, frame: object) -> None:
-        daemon.stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
-def main_haptics(config_path: str | None, names: list[str]) -> int:
-    """Play the vocabulary (or the named patterns) on the configured sink, one by one."""
-    from pitrigger.haptics import VOCABULARY
-    from pitrigger.haptics import render as render_pattern
-    from pitrigger.motors import make_sink
-
-    configure_logging()
-    try:
-        config = load_config(find_config(config_path))
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    patterns = config.pattern_objects()
-    unknown = [n for n in names if n not in patterns]
-    if unknown:
-        print(f"unknown pattern(s): {', '.join(unknown)}; known: {', '.join(VOCABULARY)}",
-              file=sys.stderr)
-        return 2
-    sink = make_sink(config, render=lambda name: render_pattern(patterns[name]))
-    sequencer = HapticSequencer(patterns, min_gap_s=0.8)  # gaps long enough to tell apart
-    now = time.monotonic()
-    for name in names or list(VOCABULARY):
-        sequencer.play(name, now)
-    try:
-        while True:
-            now = time.monotonic()
-            sink.set_level(sequencer.advance(now))
-            for started in sequencer.pop_started():
-                sink.pattern_started(started.name)
-            deadline = sequencer.next_deadline()
-            if deadline is None:
-                break
-            time.sleep(max(0.0, deadline - time.monotonic()))
-    finally:
-        sink.set_level(0.0)
-        sink.close()
-    return 0

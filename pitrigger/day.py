@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pitrigger.cliplimit import ClipWatch, StopFacts
-from pitrigger.reports import SupplyReport
+from pitrigger.messages import SupplyReport
 from pitrigger.status_code import StatusReading, shown_minutes
 from pitrigger.supply import Supply, SupplyWatch, card_minutes
 

@@ -71,7 +71,7 @@ def camera_command(control: Any, out: Any = sys.stdout) -> Any:
 
 def main_demo(args: argparse.Namespace) -> int:
     from pitrigger.buttons import TERMINAL_HELP, TerminalButton
-    from pitrigger.daemon import build_daemon, configure_logging
+    from pitrigger.service import build_daemon, configure_logging
     from pitrigger.virtualcam import spawn
 
     configure_logging()

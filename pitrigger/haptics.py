@@ -103,10 +103,11 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "error": Pattern((80, 100, 80, 100, 80)),  # dit-dit-dit: refused / failed
     "no-camera": Pattern((250, 120, 80, 120, 80)),  # dah-dit-dit: no camera to talk to
     "busy": Pattern((100, 350, 100)),  # dit . . dit: camera busy, still trying
+    "refused": Pattern((80, 100, 80, 100, 250)),  # dit-dit-dah: the body refuses: fix it
     "tick": Pattern((80,)),  # tap: a hold threshold was crossed
     "power-off": Pattern((250, 200, 250, 200, 250)),  # dah-dah-dah: shutting down
     # The day's news. `restarted` ends in the recording buzz because it means recording.
-    "limit-soon": Pattern((80, 120, 80, 120, 250)),  # dit-dit-dah: the clip ends soon
+    "limit-soon": Pattern((80, 120, 250, 120, 250)),  # dit-dah-dah: the clip ends soon
     "restarted": Pattern((100, 150, 700)),  # dit-buzz: a new clip began after the cap
     "low-card": Pattern((250, 120, 80, 120, 250)),  # dah-dit-dah: card running out
     "low-battery": Pattern((80, 120, 250, 120, 80)),  # dit-dah-dit: battery running out

@@ -41,6 +41,7 @@ class Journal:
         self.fsync = fsync
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - long-lived
+        self._rotate_at = max_bytes
         self._queue: queue.SimpleQueue[str | None] | None = None
         self._writer: threading.Thread | None = None
         if background:
@@ -63,7 +64,7 @@ class Journal:
         while (line := self._queue.get()) is not None:
             try:
                 self._append(line)
-            except OSError as exc:  # a full or failing card must not end the daemon
+            except (OSError, ValueError) as exc:  # a full or failing card must not end it
                 log.error("journal write failed: %s", exc)
 
     def _append(self, line: str) -> None:
@@ -71,13 +72,34 @@ class Journal:
         self._file.flush()
         if self.fsync:
             os.fsync(self._file.fileno())
-        if self._file.tell() > self.max_bytes:
+        if self._file.tell() > self._rotate_at:
             self._rotate()
 
     def _rotate(self) -> None:
+        """Move the file to ``.1`` and start a new one; on any failure keep appending.
+
+        A rotation that fails (``.1`` is a directory, a read-only or full card, no
+        permission) must never stop the journal: the current file stays open and keeps
+        growing, and the next try waits for another tenth of ``max_bytes``.
+        """
+        rotated = self.path.with_name(self.path.name + ".1")
+        try:
+            os.replace(self.path, rotated)
+        except OSError as exc:
+            self._rotate_at = self._file.tell() + max(1, self.max_bytes // 10)
+            log.error("journal rotation failed, %s keeps growing: %s", self.path, exc)
+            return
+        try:
+            new = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - long-lived
+        except OSError as exc:
+            # The open handle now writes to the rotated file: nothing is lost.
+            self._rotate_at = self._file.tell() + max(1, self.max_bytes // 10)
+            log.error("journal: cannot start a new %s, writing on in %s: %s", self.path,
+                      rotated, exc)
+            return
         self._file.close()
-        os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        self._file = new
+        self._rotate_at = self.max_bytes
 
     def close(self) -> None:
         if self._queue is not None and self._writer is not None:

@@ -96,8 +96,11 @@ def make_sink(config: Config, render: Callable[[str], str] | None = None,
     """The sink named by ``config.haptics.sink``."""
     sink = config.haptics.sink
     if sink == "gpio":
-        return GpioMotor(config.haptics.pin, pwm=config.haptics.pwm,
-                         frequency_hz=config.haptics.frequency_hz)
+        from pitrigger.buttons import gpio_or_advice
+
+        with gpio_or_advice():
+            return GpioMotor(config.haptics.pin, pwm=config.haptics.pwm,
+                             frequency_hz=config.haptics.frequency_hz)
     if sink == "terminal":
         return TerminalMotor(stream, render)
     raise ValueError(f"unknown haptic sink {sink!r}")

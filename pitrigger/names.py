@@ -37,6 +37,7 @@ CUES: tuple[str, ...] = (
     "error",
     "no-camera",
     "busy",
+    "refused",
     "tick",
     "power-off",
     # shooting all day (docs/haptics.md, "The day's news")
@@ -47,6 +48,23 @@ CUES: tuple[str, ...] = (
     "heat",
     "still",
 )
+
+
+#: Why a body refused a command for good (``refused`` cue), and what the user must fix.
+REFUSALS: dict[str, str] = {
+    "card-full": "the card is full (or missing): free space or change the card",
+    "battery-low": "the camera's battery is too low: change the battery",
+    "remote-movie-refused": (
+        "the body refuses a remote movie start: set the mode dial / menu to movie "
+        "(5D Mark II: Live View/Movie func. set = Stills+movie, Movie display) and check "
+        "`pitrigger probe`"
+    ),
+    "busy-too-long": (
+        "the body answered busy to several presses in a row: it may be writing, in a menu "
+        "or in playback; check the body, then `pitrigger probe`"
+    ),
+    "unknown": "the body refused without saying why: run `pitrigger probe`",
+}
 
 
 class State(StrEnum):
@@ -62,4 +80,4 @@ class State(StrEnum):
     POWERING_OFF = "powering-off"
 
 
-__all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "State"]
+__all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "REFUSALS", "State"]

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from pitrigger.cameras import CameraError
-from pitrigger.controller import CameraState, ClipSaved
+from pitrigger.messages import CameraState, ClipSaved
 
 WIDGETS = ("viewfinder", "movierecordtarget", "eosmoviemode", "movie", "capturetarget",
            "batterylevel", "availableshots", "eosremoterelease")

@@ -32,6 +32,7 @@ CUE_GUIDE: dict[str, tuple[str, str]] = {
     "stopped": ("The camera reports it stopped.", "Press to record again."),
     "ready": ("Camera found, not recording.", "Press to record."),
     "busy": ("Camera busy; nothing changed.", "Wait a second, press again."),
+    "refused": ("The body refuses: fix it first.", "Card, battery, movie mode."),
     "error": ("Refused or failed; nothing changed.", "Check the camera's mode."),
     "no-camera": ("No camera to talk to.", "Cable, battery, power switch."),
     "power-off": ("The remote shuts down.", "Wait 10 s before unplugging."),

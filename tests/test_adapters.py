@@ -17,8 +17,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from pitrigger.buttons import GpioButton, TerminalButton
 from pitrigger.cameras import CameraGone, CameraRefused
 from pitrigger.cameras.picamera2 import Picamera2Camera, Picamera2Modules
-from pitrigger.controller import CameraState, ClipSaved
 from pitrigger.journal import Journal, open_journal, read_journal
+from pitrigger.messages import CameraState, ClipSaved
 from pitrigger.motors import GpioMotor, TerminalMotor
 from pitrigger.sdnotify import Notifier, started_by_systemd
 
@@ -75,13 +75,14 @@ def test_gpio_edge_keeps_the_time_it_happened_not_when_python_saw_it(mock_pins) 
 
 
 def test_terminal_raw_edges_may_carry_their_own_time() -> None:
-    stream = io.StringIO("down 12.5\nup 12.58\nup\n")
+    t = round(time.monotonic() - 1.0, 3)  # stamps a second old: a reader scheduled late
+    stream = io.StringIO(f"down {t}\nup {t + 0.08}\nup\n")
     seen: list[tuple[bool, float]] = []
     done = threading.Event()
     button = TerminalButton(stream, on_eof=done.set)
     button.start(lambda pressed, at: seen.append((pressed, at)), lambda name, at: None)
     assert done.wait(5)
-    assert seen[:2] == [(True, 12.5), (False, 12.58)]
+    assert seen[:2] == [(True, t), (False, t + 0.08)]
     assert seen[2][0] is False
     assert abs(seen[2][1] - time.monotonic()) < 5  # unstamped: the time it was read
 

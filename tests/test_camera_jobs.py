@@ -12,9 +12,10 @@ import pytest
 
 import pitrigger.camera_jobs as camera_jobs
 from pitrigger.camera_jobs import CopyReport, DayJobs, StillResult, SupplyReport
-from pitrigger.cameras import CameraRefused, CameraWorker
-from pitrigger.controller import CameraConnected, CameraState, ClipSaved, Command, CommandFailed
+from pitrigger.cameras import CameraRefused
+from pitrigger.cameras.worker import CameraWorker
 from pitrigger.copier import ClipCopier
+from pitrigger.messages import CameraConnected, CameraState, ClipSaved, Command, CommandFailed
 
 FOLDER = "/store_00010001/DCIM/100EOS5D"
 CHUNK = 64 * 1024

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pitrigger.cameras import CameraBusy, CameraGone, CameraRefused, CameraWorker
+from pitrigger.cameras import CameraBusy, CameraGone, CameraRefused
+from pitrigger.cameras.worker import CameraWorker
 from pitrigger.controller import (
     CameraConnected,
     CameraLost,

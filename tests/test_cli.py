@@ -41,7 +41,7 @@ def test_demo_camera_commands_reach_the_virtual_camera() -> None:
     script = "camera refuse_movie mode=hidden\npress\nwait 2.5\n"
     result = pitrigger("demo", stdin=script)
     assert result.returncode == 0, result.stderr
-    assert "haptic error" in result.stdout
+    assert "haptic refused" in result.stdout
     assert "haptic recording" not in result.stdout
     assert "clips: none" in result.stdout
 

@@ -536,3 +536,13 @@ def test_keys_that_look_like_pydantic_markers_are_named_as_written() -> None:
     assert only_problem('[actions]\n"[key]" = 0\n')[:2] == ('actions."[key]"', 2)
     assert only_problem('[patterns]\n"[key]" = { steps_ms = [100] }\n')[:2] == (
         'patterns."[key]"', 2)
+
+
+def test_the_schemas_name_lists_are_the_ones_in_pitrigger_names() -> None:
+    from typing import get_args
+
+    from pitrigger import names
+    from pitrigger.config import schema
+
+    assert get_args(schema.PatternName) == names.CUES
+    assert get_args(schema.Action) == names.ACTIONS

@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from pitrigger.controller import (
+    BUSY_STREAK_REFUSED,
     DEFAULT_ACTIONS,
+    TABLE,
     TRANSITIONS,
     CameraConnected,
     CameraLost,
@@ -20,10 +23,16 @@ from pitrigger.controller import (
     Command,
     CommandFailed,
     Cue,
+    Input,
+    Pending,
     PowerOff,
+    Record,
     RecordingController,
     State,
     StatusAnswer,
+    StillResult,
+    SupplyReport,
+    TransitionError,
     state_diagram,
 )
 
@@ -128,7 +137,7 @@ def test_refused_stop_leaves_the_user_knowing_it_still_records() -> None:
     c = connected(recording=True)
     stop = commands(c.gesture("press", 1.0))[0]
     out = c.camera(CommandFailed(stop.id, "refused"), 1.1)
-    assert cues(out) == ["error"]
+    assert cues(out) == ["refused"]
     c.camera(CameraState(recording=True, source="sync"), 1.2)
     assert c.state is State.RECORDING and c.believed_recording
 
@@ -244,11 +253,13 @@ def test_start_and_stop_actions_are_idempotent() -> None:
     assert [x.action for x in commands(c.gesture("double", 3.0))] == ["stop"]
 
 
-def test_diagram_lists_every_transition() -> None:
+def test_diagram_draws_every_move_but_the_shared_ones_in_its_notes() -> None:
     diagram = state_diagram()
-    for (src, dst), why in TRANSITIONS.items():
-        if why != "camera lost":
-            assert f"{src.name} --> {dst.name}: {why}" in diagram
+    shared = {"camera lost", "command lost", "connected, idle", "connected, recording",
+              "internal error"}
+    for (src, dst), inputs in TRANSITIONS.items():
+        if src is State.NO_CAMERA or set(inputs) - shared:
+            assert f"    {src.name} --> {dst.name}: " in diagram, (src, dst)
 
 
 # --- a simulated camera driven by random presses and faults -------------------------
@@ -378,5 +389,291 @@ def test_docs_diagram_is_generated_from_the_table() -> None:
     text = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text()
     block = text.split("<!-- diagram:start -->\n```mermaid\n", 1)[1].split("```", 1)[0]
     assert block.strip() == state_diagram().strip(), (
-        "docs/architecture.md is stale: regenerate with python -m pitrigger.controller"
+        "docs/architecture.md is stale: regenerate with python -m pitrigger.controller --write-docs"
+    )
+
+
+# --- the total table: every input in every state ------------------------------------------
+
+
+def _payload(kind: Input, c: RecordingController) -> object:
+    """A camera report of the right type for an input (the id of the command in flight)."""
+    cid = c._command.id if c._command is not None else 999
+    return {
+        Input.CONNECTED_IDLE: CameraConnected(False, "Canon EOS 5D Mark II"),
+        Input.CONNECTED_RECORDING: CameraConnected(True),
+        Input.REPORTS_RECORDING: CameraState(True),
+        Input.REPORTS_STOPPED: CameraState(False),
+        Input.CLIP_SAVED: ClipSaved("/DCIM/100EOS5D/MVI_0001.MOV"),
+        Input.FAILED_BUSY: CommandFailed(cid, "busy", "0x2019"),
+        Input.FAILED_REFUSED: CommandFailed(cid, "refused", "-1", reason="card-full"),
+        Input.FAILED_LOST: CommandFailed(cid, "lost", "-7"),
+        Input.STALE_FAILURE: CommandFailed(cid + 1000, "busy"),
+        Input.LOST: CameraLost("cable"),
+        Input.SUPPLY_READ: SupplyReport(25.0, 10_000, connected=True),
+        Input.STILL_RELEASED: StillResult(True),
+    }.get(kind)
+
+
+def _reach(state: State, pending: Pending = Pending.NOTHING) -> RecordingController:
+    """A controller in ``state``, reached through its inputs (never by setting fields)."""
+    actions = {"idle": {**DEFAULT_ACTIONS["idle"], "double": "still"},
+               "recording": {**DEFAULT_ACTIONS["recording"], "very-long-hold": "power-off"}}
+    c = RecordingController(actions, confirm_timeout_s=4.0)
+    path: dict[State, list[object]] = {
+        State.NO_CAMERA: [],
+        State.IDLE: [CameraConnected(False)],
+        State.STARTING: [CameraConnected(False), "press"],
+        State.RECORDING: [CameraConnected(True)],
+        State.STOPPING: [CameraConnected(True), "press"],
+        State.SYNCING: [CameraConnected(False), "press", "timeout"],
+        State.POWERING_OFF: [CameraConnected(False), "very-long-hold"],
+        State.SHOOTING: [CameraConnected(False), "double"],
+    }
+    for step in path[state]:
+        if step == "timeout":
+            c.advance(c.next_deadline() or 0.0)
+        elif isinstance(step, str):
+            c.gesture(step, 1.0)
+        else:
+            c.camera(step, 0.5)  # type: ignore[arg-type]
+    assert c.state is state
+    return c
+
+
+def test_the_table_is_total() -> None:
+    for state in State:
+        missing = [i.value for i in Input if i not in TABLE[state]]
+        assert not missing, f"{state.value}: no row for {missing}"
+
+
+@pytest.mark.parametrize("state", list(State))
+@pytest.mark.parametrize("kind", list(Input))
+def test_every_input_in_every_state_is_answered_by_its_row(state: State, kind: Input) -> None:
+    c = _reach(state)
+    row = TABLE[state][kind]
+    out = c.handle(kind, 10.0, _payload(kind, c))
+    assert isinstance(out, list)
+    # The row says where it may go: the state after it is that, or the state itself (a
+    # replayed intent continues from there through its own row).
+    first_move = next((e.fields["state"] for e in out
+                       if isinstance(e, Record) and e.event == "state"), state.value)
+    assert State(first_move) in row.to | {state}, (state, kind, first_move)
+    # Truth in cues: `recording` only after a report of Card, `stopped` only of None.
+    names = cues(out)
+    if "recording" in names:
+        assert kind in (Input.REPORTS_RECORDING, Input.CONNECTED_RECORDING, Input.START,
+                        Input.STATUS)
+    if "stopped" in names:
+        assert kind is Input.REPORTS_STOPPED
+
+
+def test_a_move_that_the_row_does_not_list_is_refused() -> None:
+    c = _reach(State.IDLE)
+    c._row = TABLE[State.IDLE][Input.STATUS]
+    with pytest.raises(TransitionError):
+        c._enter(State.RECORDING, "not in this row")
+
+
+# --- the defects of issue 8, each with its regression --------------------------------------
+
+
+@pytest.mark.parametrize("state", [State.STARTING, State.STOPPING, State.SYNCING])
+def test_power_off_while_a_command_is_in_flight_never_raises(state: State) -> None:
+    # Was: TransitionError stopping -> powering-off, and `pitrigger run` exited 1.
+    c = _reach(state)
+    c.gesture("press", 1.1)  # a press pending too
+    out = c.handle(Input.POWER_OFF, 1.2)
+    assert not any(isinstance(e, PowerOff) for e in out)  # not before the camera settles
+    # The camera settles in whatever state the command reached; the clip is stopped first.
+    recording = state is State.STARTING
+    out = c.camera(CameraState(recording, "event"), 1.3)
+    if recording:
+        assert [x.action for x in commands(out)] == ["stop"]
+        out = c.camera(CameraState(False, "event"), 1.4)
+    assert any(isinstance(e, PowerOff) for e in out)
+    assert c.state is State.POWERING_OFF
+
+
+def test_power_off_that_never_happens_comes_back_with_error() -> None:
+    # Was: stuck in powering-off, presses did nothing and said nothing.
+    c = _reach(State.POWERING_OFF)
+    assert cues(c.gesture("press", 2.0)) == ["power-off"]  # says it is still shutting down
+    deadline = c.next_deadline()
+    assert deadline is not None
+    out = c.advance(deadline)
+    assert cues(out) == ["error"] and [x.action for x in commands(out)] == ["sync"]
+    c.camera(CameraState(False, "sync"), deadline + 0.1)
+    assert c.state is State.IDLE
+    assert [x.action for x in commands(c.gesture("press", deadline + 1))] == ["start"]
+
+
+def test_power_off_request_that_fails_comes_back_at_once() -> None:
+    c = _reach(State.POWERING_OFF)
+    out = c.power_off_failed("EROFS", 2.0)
+    assert cues(out) == ["error"] and c.state is State.SYNCING
+
+
+def test_reconnecting_to_a_recording_camera_cues_recording_only() -> None:
+    # Was: `ready` (not recording) played before `recording`.
+    c = _reach(State.RECORDING)
+    c.camera(CameraLost("cable"), 1.0)
+    assert cues(c.camera(CameraConnected(True), 2.0)) == ["recording"]
+
+
+def test_refusal_names_what_to_fix_and_busy_streak_becomes_refused() -> None:
+    c = _reach(State.IDLE)
+    start = commands(c.gesture("press", 1.0))[0]
+    out = c.camera(CommandFailed(start.id, "refused", "-1", reason="card-full"), 1.1)
+    assert cues(out) == ["refused"]
+    failed = next(e for e in out if isinstance(e, Record) and e.event == "command-failed")
+    assert failed.fields["reason"] == "card-full"
+    c.camera(CameraState(False, "sync"), 1.2)
+    seen = []
+    for n in range(BUSY_STREAK_REFUSED):
+        start = commands(c.gesture("press", 2.0 + n))[0]
+        seen += cues(c.camera(CommandFailed(start.id, "busy"), 2.1 + n))
+        c.camera(CameraState(False, "sync"), 2.2 + n)
+    assert seen == ["busy"] * (BUSY_STREAK_REFUSED - 1) + ["refused"]
+
+
+def test_internal_error_cues_error_and_fetches_the_truth() -> None:
+    c = _reach(State.RECORDING)
+    out = c.internal_error("KeyError", 3.0)
+    assert cues(out) == ["error"] and c.state is State.SYNCING
+    c.camera(CameraState(True, "sync"), 3.1)
+    assert c.state is State.RECORDING
+
+
+# --- hypothesis, stateful: every input kind against a simulated camera -----------------------
+
+
+class ControllerAgainstCamera(RuleBasedStateMachine):
+    """Random actions (power-off and status included), camera faults and time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        actions = {"idle": {"press": "toggle-recording", "hold": "status",
+                            "double": "start-recording", "long-hold": "stop-recording",
+                            "very-long-hold": "power-off"},
+                   "recording": {"press": "toggle-recording", "hold": "status",
+                                 "double": "start-recording", "long-hold": "stop-recording",
+                                 "very-long-hold": "power-off"}}
+        self.c = RecordingController(actions, confirm_timeout_s=4.0, power_off_timeout_s=20.0)
+        self.now = 0.0
+        self.recording = False
+        self.connected = True
+        self.powered_off = False
+        self.in_flight: list[Command] = []
+        self.fault: str | None = None
+        self.state_before = self.c.state
+        self.apply(self.c.state, self.c.camera(CameraConnected(False), 0.0))
+
+    def apply(self, state_before: State, effects: list) -> None:
+        self.state_before = state_before
+        for e in effects:
+            if isinstance(e, Cue) and e.name == "recording":
+                assert self.recording, "recording cue while the camera is not recording"
+            if isinstance(e, Cue) and e.name == "stopped":
+                assert not self.recording, "stopped cue while the camera records"
+            if isinstance(e, PowerOff):
+                # Never mid-clip on a camera it can reach. Without a camera (cable out, or
+                # no answer in time) the Pi cannot stop a clip anyway, and may power off.
+                assert not self.recording or self.state_before is State.NO_CAMERA, (
+                    "power-off mid-clip")
+                self.powered_off = True
+            if isinstance(e, Command):
+                self.in_flight.append(e)
+
+    @rule(gesture=st.sampled_from(["press", "hold", "double", "long-hold", "very-long-hold"]))
+    def gesture(self, gesture: str) -> None:
+        self.now += 0.1
+        self.apply(self.c.state, self.c.gesture(gesture, self.now))
+
+    @rule(fault=st.sampled_from(["busy", "refuse", "slow", None]))
+    def set_fault(self, fault: str | None) -> None:
+        self.fault = fault
+
+    @rule()
+    def camera_answers(self) -> None:
+        if not self.in_flight:
+            return
+        cmd = self.in_flight.pop(0)
+        self.now += 0.05
+        if not self.connected:
+            self.apply(self.c.state, self.c.camera(CommandFailed(cmd.id, "lost"), self.now))
+        elif cmd.action == "sync":
+            self.apply(self.c.state, self.c.camera(CameraState(self.recording, "sync"), self.now))
+        elif self.fault in ("busy", "refuse"):
+            kind = "busy" if self.fault == "busy" else "refused"
+            self.apply(self.c.state, self.c.camera(CommandFailed(cmd.id, kind), self.now))
+        elif self.fault == "slow":
+            self.now += 5.0
+            self.apply(self.c.state, self.c.advance(self.now))
+            self.recording = cmd.action == "start"
+            self.apply(self.c.state, self.c.camera(CameraState(self.recording, "event"), self.now))
+        else:
+            self.recording = cmd.action == "start"
+            self.apply(self.c.state, self.c.camera(CameraState(self.recording, "event"), self.now))
+        self.fault = None
+
+    @rule()
+    def camera_changes_by_itself(self) -> None:
+        if self.connected:
+            self.recording = not self.recording
+            self.now += 0.1
+            self.apply(self.c.state, self.c.camera(CameraState(self.recording, "event"), self.now))
+
+    @rule()
+    def link_flips(self) -> None:
+        self.connected = not self.connected
+        self.now += 0.1
+        report = CameraConnected(self.recording) if self.connected else CameraLost("sim")
+        self.apply(self.c.state, self.c.camera(report, self.now))
+
+    @rule(dt=st.floats(0.1, 30.0))
+    def time_passes(self, dt: float) -> None:
+        self.now += dt
+        while (d := self.c.next_deadline()) is not None and d <= self.now:
+            self.apply(self.c.state, self.c.advance(d))
+
+    @invariant()
+    def state_is_known(self) -> None:
+        assert self.c.state in State
+        assert self.c.state in TABLE
+
+    def teardown(self) -> None:
+        # Quiet period: reconnect, answer everything, let the timers run out.
+        if not self.connected:
+            self.connected = True
+            self.now += 0.1
+            self.apply(self.c.state, self.c.camera(CameraConnected(self.recording), self.now))
+        for _ in range(50):
+            if self.in_flight:
+                self.fault = None
+                self.camera_answers()
+            elif (d := self.c.next_deadline()) is not None:
+                self.now = max(self.now, d)
+                self.apply(self.c.state, self.c.advance(d))
+            else:
+                break
+        if self.c.state is not State.POWERING_OFF:
+            assert self.c.state in (State.IDLE, State.RECORDING), self.c.state
+            assert self.c.believed_recording == self.recording
+
+
+TestControllerAgainstCamera = ControllerAgainstCamera.TestCase
+TestControllerAgainstCamera.settings = settings(max_examples=150, stateful_step_count=40,
+                                                deadline=None)
+
+
+def test_docs_table_is_generated_from_the_table() -> None:
+    from pathlib import Path
+
+    from pitrigger.controller import table_markdown
+
+    text = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text()
+    block = text.split("<!-- table:start -->\n", 1)[1].split("<!-- table:end -->", 1)[0]
+    assert block.strip() == table_markdown().strip(), (
+        "docs/architecture.md is stale: regenerate with python -m pitrigger.controller --write-docs"
     )

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from pitrigger.camera_jobs import CopyReport, DayJobs, StillResult, SupplyReport
-from pitrigger.cameras import CameraWorker
 from pitrigger.cameras.gphoto2 import Gphoto2Camera
-from pitrigger.controller import CameraState, ClipSaved, Command
+from pitrigger.cameras.worker import CameraWorker
 from pitrigger.copier import ClipCopier
+from pitrigger.messages import CameraState, ClipSaved, Command
 from pitrigger.virtualcam import VirtualCamera, spawn
 from pitrigger.virtualcam.store import file_bytes
 

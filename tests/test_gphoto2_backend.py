@@ -10,7 +10,7 @@ import pytest
 
 from pitrigger.cameras import CameraBusy, CameraGone, CameraRefused
 from pitrigger.cameras.gphoto2 import Gphoto2Camera
-from pitrigger.controller import CameraConnected, CameraState, ClipSaved
+from pitrigger.messages import CameraConnected, CameraState, ClipSaved
 
 
 def poll_until(camera: Gphoto2Camera, predicate: Any, timeout: float = 3.0) -> list[Any]:

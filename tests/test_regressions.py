@@ -23,8 +23,9 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from pitrigger.buttons import TerminalButton
-from pitrigger.cameras import CameraBusy, CameraWorker
+from pitrigger.cameras import CameraBusy
 from pitrigger.cameras.gphoto2 import Gphoto2Camera, _keep_fd0
+from pitrigger.cameras.worker import CameraWorker
 from pitrigger.config import parse_config
 from pitrigger.controller import (
     CameraConnected,
@@ -33,7 +34,7 @@ from pitrigger.controller import (
     ClipSaved,
     State,
 )
-from pitrigger.daemon import build_daemon
+from pitrigger.service import build_daemon
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> bool:

@@ -118,3 +118,73 @@ def test_heat_stops_the_clip_like_any_stop_and_refuses_a_restart(
     state = virtual_camera.control.state()
     assert state["last_stop_reason"] == "heat" and state["last_refusal"] == "overheated"
     assert state["overheated"] is True
+
+
+MOV_ADDED = (gp.GP_EVENT_FILE_ADDED, f"{FOLDER}/MVI_0001.MOV")
+NONE = (gp.GP_EVENT_UNKNOWN, NONE_EVENT)
+OUTPUT_OFF = (gp.GP_EVENT_UNKNOWN, 'PTP Property d1b0 changed, "output" to "Off"')
+
+# (stop reason, settings before the start, control request after it, what the host sees)
+CAMERA_SIDE_STOPS: list[tuple[str, dict[str, Any], dict[str, Any] | None, list[Any]]] = [
+    ("body_button", {}, {"cmd": "press_body_button"}, [NONE, MOV_ADDED]),
+    ("clip_limit", {"clip_limit_s": 0.3}, None, [NONE, MOV_ADDED]),
+    ("clip_limit", {"movie_bytes_per_s": 1_000_000, "clip_max_bytes": 300_000}, None,
+     [NONE, MOV_ADDED]),
+    ("card_full", {"movie_bytes_per_s": 1_000_000, "card_free_bytes": 1_300_000}, None,
+     [NONE, MOV_ADDED]),
+    ("heat", {}, {"cmd": "inject", "fault": "heat"}, [NONE, MOV_ADDED]),
+    ("live_view_off", {}, {"cmd": "set", "settings": {"evf_output": 0}},
+     [OUTPUT_OFF, NONE, MOV_ADDED]),
+    ("power_off", {}, {"cmd": "power", "on": False}, ["lost"]),
+    ("battery_empty", {"battery_percent": 6, "battery_drain_pct_per_min": 600}, None,
+     ["lost"]),
+]
+
+
+@pytest.mark.parametrize(("reason", "settings", "request_", "seen"), CAMERA_SIDE_STOPS,
+                         ids=[f"{case[0]}-{i}" for i, case in enumerate(CAMERA_SIDE_STOPS)])
+def test_camera_side_stops_as_the_host_sees_them(
+        gphoto: Any, virtual_camera: VirtualCamera, reason: str, settings: dict[str, Any],
+        request_: dict[str, Any] | None, seen: list[Any]) -> None:
+    control = virtual_camera.control
+    if settings:
+        control.set(**settings)
+    camera = connect_live(gphoto, virtual_camera)
+    gphoto.set_config(camera, "movierecordtarget", "Card")
+    assert control.state()["recording"] is True
+    if request_ is not None:
+        control.request(**request_)
+    try:
+        events = gphoto.wait_events(camera, until=file_added, timeout_s=5.0)
+        events = [event for event in events if "d111" not in str(event[1])]  # battery levels
+    except gp.GPhoto2Error as error:
+        assert error.code in (-1, -7)  # end of stream: the body switched off
+        events = ["lost"]
+    assert events[-len(seen):] == seen
+    state = control.state()
+    assert state["last_stop_reason"] == reason and len(state["clips"]) == 1
+    if reason == "card_full":
+        assert camera.get_storageinfo()[0].freekbytes < 1_000_000 // 1024
+    if reason in ("power_off", "battery_empty"):
+        assert state["powered"] is False
+        assert state["power_off_reason"] == ("battery_empty" if reason == "battery_empty"
+                                             else "control")
+
+
+def test_eosremoterelease_press_full_adds_a_still_on_the_card(
+        gphoto: Any, virtual_camera: VirtualCamera) -> None:
+    virtual_camera.control.set(still_size_bytes=20_000, first_file_number=41)
+    camera = connect_live(gphoto, virtual_camera)
+    with gphoto.captures_to_card(camera):
+        widget = camera.get_single_config("eosremoterelease")
+        choices = list(widget.get_choices())
+        press = next(c for c in choices if c.startswith("Press Full"))  # 9128(3, …)
+        release = "Release" if "Release" in choices else "Release Full"  # 9129(3)
+        for choice in (press, release):
+            widget.set_value(choice)
+            camera.set_single_config("eosremoterelease", widget)
+        events = gphoto.wait_events(camera, until=file_added)
+    assert events[-1] == (gp.GP_EVENT_FILE_ADDED, f"{FOLDER}/IMG_0041.JPG")
+    state = virtual_camera.control.state()
+    assert [still["name"] for still in state["stills"]] == ["IMG_0041.JPG"]
+    assert state["half_pressed"] == [] and state["recording"] is False

@@ -639,3 +639,20 @@ def test_heat_stops_the_clip_and_refuses_starts_until_cooled() -> None:
     assert camera.last_refusal == "overheated"
     clock.advance(30.0)
     assert set_prop(camera, Prop.EVF_RECORD_STATUS, ptp.RECORD_TARGET_CARD) == Rc.OK
+
+
+def test_battery_level_events_while_it_runs_down_to_empty() -> None:
+    camera, clock = make_camera(battery_percent=40, battery_drain_pct_per_min=60)
+    open_prepared(camera)
+    set_prop(camera, Prop.EVF_OUTPUT_DEVICE, ptp.EVF_OUTPUT_PC)
+    set_prop(camera, Prop.EVF_RECORD_STATUS, ptp.RECORD_TARGET_CARD)
+    events(camera)
+    levels = []
+    for _ in range(39):  # 1 % a second, read every second as a polling host would
+        clock.advance(1.0)
+        levels += [value for code, value in prop_changes(events(camera))
+                   if code == Prop.BATTERY_POWER]
+    assert levels == [ptp.BATTERY_LEVEL_25, ptp.BATTERY_LEVEL_LOW]
+    clock.advance(1.0)
+    camera.poll()
+    assert not camera.powered and camera.clips[0].stop_reason == "battery_empty"

@@ -31,11 +31,13 @@ class Clock:
 
 
 class CameraMachine(RuleBasedStateMachine):
+    BODY = "5d2"
+
     def __init__(self) -> None:
         super().__init__()
         self.clock = Clock()
         self.camera = VirtualEos5D2(
-            CameraSettings(clip_limit_s=CLIP_LIMIT_S, card_free_bytes=CARD_BYTES,
+            CameraSettings(body=self.BODY, clip_limit_s=CLIP_LIMIT_S, card_free_bytes=CARD_BYTES,
                            card_capacity_bytes=CARD_BYTES, battery_drain_pct_per_min=5),
             clock=self.clock, wall_clock=lambda: 0.0)
         self.tid = 0
@@ -70,6 +72,17 @@ class CameraMachine(RuleBasedStateMachine):
     @rule()
     def body_button(self) -> None:
         self.camera.press_body_button()
+
+    @rule(mode=st.sampled_from([1, 2, 3]), press=st.booleans())
+    def usb_shutter(self, mode: int, press: bool) -> None:
+        if self.camera.powered:
+            code = self.call(Op.EOS_REMOTE_RELEASE_ON if press else Op.EOS_REMOTE_RELEASE_OFF,
+                             mode, 0)
+            assert code in (Rc.OK, Rc.DEVICE_BUSY, Rc.CANON_LOW_BATTERY, Rc.STORE_FULL)
+
+    @rule(line=st.sampled_from(["focus", "shutter"]), down=st.booleans())
+    def n3_line(self, line: str, down: bool) -> None:
+        self.camera.n3(line, down)
 
     @rule(seconds=st.floats(0, 30))
     def time_passes(self, seconds: float) -> None:
@@ -118,17 +131,28 @@ class CameraMachine(RuleBasedStateMachine):
         assert camera.record_starts - camera.record_stops == (1 if camera.recording else 0)
         assert len(camera.clips) == camera.record_stops
         running = camera._recording.bytes_written if camera._recording else 0.0
-        used = sum(clip.size for clip in camera.clips) + running
+        used = (sum(clip.size for clip in camera.clips)
+                + sum(still.size for still in camera.store.stills) + running)
         assert abs(CARD_BYTES - camera.card_free - used) < 2
         assert all(clip.duration_s <= CLIP_LIMIT_S + 1e-6 for clip in camera.clips)
         assert camera.recording is False or camera.powered
 
     @invariant()
     def no_phantom_files(self) -> None:
-        assert self.added <= len(self.camera.clips)
+        assert self.added <= len(self.camera.clips) + len(self.camera.store.stills)
         assert set(self.record_values) <= {0, 4}
 
 
 CameraMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40,
                                            deadline=None)
 TestCameraMachine = CameraMachine.TestCase
+
+
+class MagicLanternCameraMachine(CameraMachine):
+    """The same rules on the body whose half-press starts and stops movies."""
+
+    BODY = "5d2-ml"
+
+
+MagicLanternCameraMachine.TestCase.settings = CameraMachine.TestCase.settings
+TestMagicLanternCameraMachine = MagicLanternCameraMachine.TestCase

@@ -35,13 +35,16 @@ from collections.abc import Iterator
 import gphoto2 as gp
 
 from pitrigger.cameras import CameraBusy, CameraError, CameraGone, CameraRefused
-from pitrigger.controller import CameraConnected, CameraState, ClipSaved
+from pitrigger.messages import CameraConnected, CameraState, ClipSaved
 
 log = logging.getLogger(__name__)
 
 RECORD_WIDGET = "movierecordtarget"
 VIEWFINDER_WIDGET = "viewfinder"
 OUTPUT_WIDGET = "output"  # EVFOutputDevice 0xD1B0: "viewfinder" always reads 0 on EOS
+BATTERY_WIDGET = "batterylevel"  # EOS BatteryPower 0xD111, as libgphoto2 names it
+LOW_BATTERY_VALUES = {"low", "0%", "empty"}
+CARD_FULL_KB = 16 * 1024  # under ~3 s of 1080p at the 5D2's ~5.97 MB/s
 _OUTPUT_EVENT = re.compile(r'd1b0 changed, "output" to "(?P<value>[^"]*)"', re.IGNORECASE)
 # TempStatus (0xD1AB): non-zero while the body shows its temperature warning (whether the
 # 5D Mark II reports it over PTP is unverified; a body that never does simply never warns).
@@ -173,6 +176,29 @@ class Gphoto2Camera:
 
     def stop_recording(self) -> None:
         self._set_record_target("None")
+
+    def refusal_reason(self) -> str:
+        """Why the body refused a start, from what it reports (a name from REFUSALS).
+
+        Card and battery are read from the body; a body that reports neither problem but
+        refuses is taken to refuse remote movie as such (mode dial, movie menu, firmware).
+        """
+        camera = self._require()
+        try:
+            for info in camera.get_storageinfo():
+                if getattr(info, "freekbytes", 1 << 30) < CARD_FULL_KB:
+                    return "card-full"
+        except gp.GPhoto2Error as exc:
+            if exc.code == gp.GP_ERROR_CAMERA_BUSY:
+                raise _translate(exc, "reading the card", generic_is_gone=False) from exc
+            log.debug("storage info: %s", exc)
+        try:
+            battery = str(camera.get_single_config(BATTERY_WIDGET).get_value())
+        except gp.GPhoto2Error:
+            battery = ""
+        if battery.strip().lower() in LOW_BATTERY_VALUES:
+            return "battery-low"
+        return "remote-movie-refused"
 
     def _set_record_target(self, value: str) -> None:
         self._set(RECORD_WIDGET, value)

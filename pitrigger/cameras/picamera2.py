@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pitrigger.cameras import CameraGone, CameraRefused
-from pitrigger.controller import CameraConnected, CameraState, ClipSaved
+from pitrigger.messages import CameraConnected, CameraState, ClipSaved
 
 
 @dataclass(frozen=True)

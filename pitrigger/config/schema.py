@@ -199,9 +199,10 @@ class PatternConfig(_Section):
         return haptics.Pattern(self.steps_ms, self.strength)
 
 
+# Spelled out for the type checker; a test keeps them equal to pitrigger.names (the source).
 PatternName = Literal[
-    "ready", "recording", "stopped", "error", "no-camera", "busy", "tick", "power-off",
-    "limit-soon", "restarted", "low-card", "low-battery", "heat", "still",
+    "ready", "recording", "stopped", "error", "no-camera", "busy", "refused", "tick",
+    "power-off", "limit-soon", "restarted", "low-card", "low-battery", "heat", "still",
 ]
 Action = Literal[
     "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "still",

@@ -24,8 +24,6 @@ CLIP_MAX_BYTES = 0xFFFF0000
 # 1080p H.264 at the rate that makes 4 GB last about 12 minutes.
 MOVIE_BYTES_PER_S = CLIP_MAX_BYTES // 720
 CLIP_MAX_S = 29 * 60 + 59
-# Below this the body refuses to start (assumption, see docs): about one second of video.
-CARD_MIN_FREE_BYTES = MOVIE_BYTES_PER_S
 LOW_BATTERY_PERCENT = 5.0
 STILL_SIZE_BYTES = 6_000_000  # for AvailableShots on the card
 PC_AVAILABLE_SHOTS = 9999  # what AvailableShots reads after PCHDDCapacity

@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from pitrigger.virtualcam import ptp
 from pitrigger.virtualcam.body import (
     BODIES,
-    CARD_MIN_FREE_BYTES,
     CLIP_MAX_BYTES,
     CLIP_MAX_S,
     LOW_BATTERY_PERCENT,
@@ -49,6 +48,7 @@ from pitrigger.virtualcam.operations import execute
 from pitrigger.virtualcam.ptp import Op, Prop, Rc
 from pitrigger.virtualcam.ptpip import Operation, Reply
 from pitrigger.virtualcam.settings import REMOTE_MOVIE_MODES, CameraSettings
+from pitrigger.virtualcam.shutter import ShutterButton
 from pitrigger.virtualcam.store import (
     DCIM_HANDLE,
     FOLDER_HANDLE,
@@ -135,12 +135,8 @@ class VirtualEos5D2:
         self.last_stop_reason: str | None = None
         self.last_refusal: str | None = None
         self.last_still_refusal: str | None = None
-        # Shutter button: who holds it half pressed ("usb" RemoteReleaseOn, "n3" focus line),
-        # whether it went fully down since, and when an overheated body may record again.
-        self.half_pressed: set[str] = set()
-        self.full_pressed = False
-        self._full_since_half = False
-        self._hot_until: float | None = None
+        self.shutter = ShutterButton()
+        self._hot_until: float | None = None  # when an overheated body may record again
         self.operations: Counter[str] = Counter()
         self._accounted_at = now
         self.last_activity = now
@@ -388,7 +384,7 @@ class VirtualEos5D2:
             "clips": [c.as_dict() for c in self.clips],
             "stills": [s.as_dict() for s in self.store.stills],
             "sdram_stills": [s.as_dict() for s in self.store.sdram.values()],
-            "half_pressed": sorted(self.half_pressed),
+            "half_pressed": sorted(self.shutter.half_holders),
             "overheated": self._overheated(now),
             "last_still_refusal": self.last_still_refusal,
             "clip_max_bytes": self.clip_max_bytes,
@@ -460,7 +456,7 @@ class VirtualEos5D2:
             return Rc.DEVICE_BUSY, "movie_mode_off"
         if self._overheated(self._clock()):
             return Rc.DEVICE_BUSY, "overheated"
-        if self.card_free < CARD_MIN_FREE_BYTES:
+        if self.card_free < self.settings.movie_bytes_per_s:  # about one second of video
             return Rc.STORE_FULL, "card_full"
         if self.battery < LOW_BATTERY_PERCENT:
             return Rc.CANON_LOW_BATTERY, "battery_low"
@@ -510,7 +506,7 @@ class VirtualEos5D2:
         """EOS RemoteReleaseOn 0x9128: bit 0 half press, bit 1 full press (libgphoto2 sends 1
         for "Press Half", 3 for "Press Full", 2 for capture_image's full press)."""
         if mode & 1:
-            self._half_down("usb")
+            self.shutter.press_half("usb")
         if mode & 2:
             code = self._full_press()
             return Reply(code)
@@ -519,9 +515,9 @@ class VirtualEos5D2:
     def remote_release_off(self, mode: int) -> Reply:
         """EOS RemoteReleaseOff 0x9129: bit 1 releases the full press, bit 0 the half press."""
         if mode & 2:
-            self.full_pressed = False
+            self.shutter.release_full()
         if mode & 1:
-            self._half_up("usb")
+            self._release_half("usb")
         return Reply(Rc.OK)
 
     def n3(self, line: str, down: bool) -> dict[str, object]:
@@ -536,15 +532,15 @@ class VirtualEos5D2:
         refusal = None
         if line == "focus":
             if down:
-                self._half_down("n3")
+                self.shutter.press_half("n3")
             else:
-                self._half_up("n3")
+                self._release_half("n3")
         elif line == "shutter":
             if down:
                 code = self._full_press()
                 refusal = None if code == Rc.OK else self.last_still_refusal
             else:
-                self.full_pressed = False
+                self.shutter.release_full()
         else:
             raise ValueError("line must be 'focus' or 'shutter'")
         effect = ("record_start" if self.record_starts > starts
@@ -555,16 +551,8 @@ class VirtualEos5D2:
     def _still_count(self) -> int:
         return len(self.store.stills) + len(self.store.sdram)
 
-    def _half_down(self, source: str) -> None:
-        if not self.half_pressed:
-            self._full_since_half = False
-        self.half_pressed.add(source)
-
-    def _half_up(self, source: str) -> None:
-        if source not in self.half_pressed:
-            return
-        self.half_pressed.discard(source)
-        if not self.half_pressed and not self._full_since_half and self.body.ml_rec_key:
+    def _release_half(self, holder: str) -> None:
+        if self.shutter.release_half(holder) and self.body.ml_rec_key:
             self._rec_key_toggle()
 
     def _rec_key_toggle(self) -> None:
@@ -583,8 +571,7 @@ class VirtualEos5D2:
 
     def _full_press(self) -> int:
         """The shutter fully down: take a still; the response code of the press."""
-        self.full_pressed = True
-        self._full_since_half = True
+        self.shutter.press_full()
         refusal = self._still_refusal()
         if refusal is not None:
             self.last_still_refusal = refusal[1]

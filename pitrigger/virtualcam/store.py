@@ -147,11 +147,13 @@ class ObjectStore:
 
     def file_handles(self) -> list[int]:
         """The files in the folder, in the order they were written."""
-        handles: list[int] = [still.handle for still in self.stills]
+        # (when written, handle): a THM comes right after its MOV
+        order: list[tuple[float, int]] = [(still.handle, still.handle) for still in self.stills]
         for clip in self.clips:
-            handles += [clip.handle, clip.thm_handle] if clip.thm else [clip.handle]
-        return sorted(handles, key=lambda h: h - THM_HANDLE_OFFSET if h >= THM_HANDLE_OFFSET
-                      + FIRST_CLIP_HANDLE else h)
+            order.append((clip.handle, clip.handle))
+            if clip.thm:
+                order.append((clip.handle + 0.5, clip.thm_handle))
+        return [handle for _written, handle in sorted(order)]
 
     def content_of(self, handle: int) -> tuple[str, int] | None:
         """(name, size) of a file whose bytes can be read (card or SDRAM), else None."""

@@ -1,0 +1,207 @@
+"""The messages between the edge and the pure core: camera reports, effects, inbox items.
+
+Adapters (cameras, buttons) import this module, never the state machine: a camera backend
+says *what the camera reported*; :mod:`pitrigger.controller` decides what it means.
+
+>>> CommandFailed(3, "refused", "0x2019", reason="not-movie-mode").reason
+'not-movie-mode'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pitrigger.copier import CopyProgress
+    from pitrigger.status_code import StatusReading
+
+# --- camera reports (camera worker -> controller) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CameraConnected:
+    """The camera session is open; ``recording`` is what the camera reports now."""
+
+    recording: bool
+    model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraState:
+    """The camera reported its recording state (``source``: event, readback or sync)."""
+
+    recording: bool
+    source: str = "event"
+
+
+FailureKind = Literal["busy", "refused", "timeout", "lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandFailed:
+    """Command ``id`` did not take effect. ``kind`` is busy, refused, timeout or lost.
+
+    ``reason`` (refusals only) is one of :data:`pitrigger.names.REFUSALS`: what the user
+    must fix on the body.
+    """
+
+    id: int
+    kind: FailureKind
+    detail: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraLost:
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClipSaved:
+    """The camera added a movie file (after a stop)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyReport:
+    """Battery (%) and free card space (bytes) as read from the body; ``None``: unknown."""
+
+    battery_percent: float | None
+    card_free_bytes: int | None
+    connected: bool = False  # the first reading after a (re)connection
+    temperature_warning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StillResult:
+    """The shutter was released for a still (the file comes later as a ClipSaved)."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    """How far the second copy of a clip is (news for the log and the journal only)."""
+
+    progress: CopyProgress
+
+
+CameraReport = (CameraConnected | CameraState | CommandFailed | CameraLost | ClipSaved
+                | SupplyReport | StillResult)
+
+
+# --- effects (controller -> edge) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Tell the camera to ``start``/``stop`` recording, ``sync`` (report its real state) or
+    take a ``still``."""
+
+    action: Literal["start", "stop", "sync", "still"]
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAnswer:
+    """Play the status answer (:mod:`pitrigger.status_code`) telling ``reading``."""
+
+    reading: StatusReading
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """Play the haptic pattern ``name`` (a name from :data:`pitrigger.names.CUES`)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A line for the journal."""
+
+    event: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PowerOff:
+    """Ask the system to power off (after the cue has played)."""
+
+
+Effect = Command | Cue | Record | PowerOff | StatusAnswer
+
+
+# --- the daemon's inbox (adapter threads -> the loop) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """The button went down (``pressed``) or up at ``at`` (the time it happened)."""
+
+    pressed: bool
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TypedGesture:
+    """A whole gesture typed by name (terminal input), made at ``at``."""
+
+    name: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FromCamera:
+    """A report from the camera worker."""
+
+    report: CameraReport | CopyReport
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """End the loop now (SIGTERM, SIGINT, a test); ``why`` goes to the log and journal."""
+
+    why: str = "stop requested"
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownWhenSettled:
+    """End the loop once the camera has settled and the motor is quiet (demo EOF)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """Re-read and validate the config (SIGHUP); a bad one is refused, the running one kept."""
+
+
+InboxItem = Edge | TypedGesture | FromCamera | Shutdown | ShutdownWhenSettled | Reload
+
+__all__ = [
+    "CameraConnected",
+    "CameraLost",
+    "CameraReport",
+    "CameraState",
+    "ClipSaved",
+    "Command",
+    "CommandFailed",
+    "CopyReport",
+    "Cue",
+    "Edge",
+    "Effect",
+    "FailureKind",
+    "FromCamera",
+    "InboxItem",
+    "PowerOff",
+    "Record",
+    "Reload",
+    "Shutdown",
+    "ShutdownWhenSettled",
+    "StatusAnswer",
+    "StillResult",
+    "SupplyReport",
+    "TypedGesture",
+]
