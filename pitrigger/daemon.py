@@ -47,7 +47,7 @@ from pitrigger.messages import (
     TypedGesture,
 )
 from pitrigger.motors import HapticSink
-from pitrigger.names import State
+from pitrigger.names import REFUSALS, State
 from pitrigger.sdnotify import Notifier
 
 log = logging.getLogger("pitrigger")
@@ -341,6 +341,11 @@ class Daemon:
             elif isinstance(effect, Record):
                 if effect.event == "state":
                     log.info("state: %s (%s)", effect.fields["state"], effect.fields["why"])
+                elif effect.event == "command-failed" and effect.fields.get("reason"):
+                    # `refused` says "fix the camera"; the log says what to fix.
+                    reason = effect.fields["reason"]
+                    log.warning("camera refused %s (%s): %s", effect.fields.get("command"),
+                                reason, REFUSALS.get(reason, reason))
                 # Written after the motor has been set: an fsync on a slow SD card must
                 # not delay the cue.
                 self._records.append(effect)

@@ -207,7 +207,7 @@ def test_camera_busy_past_the_budget_cues_busy_and_never_recording(run, virtual_
 
 
 def test_body_without_remote_movie_cues_refused_with_the_reason(run, virtual_camera,
-                                                              tmp_path) -> None:
+                                                              tmp_path, caplog) -> None:
     virtual_camera.control.inject("refuse_movie", mode="hidden")
     d = run()
     d.wait_pattern("ready")
@@ -219,6 +219,7 @@ def test_body_without_remote_movie_cues_refused_with_the_reason(run, virtual_cam
     failed = [r for r in read_journal(tmp_path / "journal.jsonl")
               if r["event"] == "command-failed"]
     assert failed and failed[0]["reason"] == "remote-movie-refused"
+    assert "Stills+movie" in caplog.text  # the log says what to change on the body
 
 
 def test_power_off_and_on_cues_no_camera_then_ready(run, virtual_camera) -> None:
@@ -427,3 +428,21 @@ def test_an_exception_while_handling_an_input_is_survived(run, tmp_path) -> None
     assert errors and "Remote I/O error" in errors[0]["error"]
     assert "error" in d.patterns
     assert sink.levels[-1] == 0.0  # the motor ends off
+
+
+@pytest.mark.parametrize(("fault", "reason"), [("card_full", "card-full"),
+                                               ("battery_low", "battery-low")])
+def test_a_body_that_cannot_record_says_what_to_fix(run, virtual_camera, tmp_path,
+                                                    fault, reason) -> None:
+    # Issue 8: `refused` (fix the body) is not `busy` (try again); the journal says why.
+    d = run()
+    d.wait_pattern("ready")
+    virtual_camera.control.inject(fault)
+    d.press()
+    d.wait_pattern("refused")
+    d.wait_state(State.IDLE)
+    assert "recording" not in d.patterns and "busy" not in d.patterns
+    d.stop()
+    failed = [r for r in read_journal(tmp_path / "journal.jsonl")
+              if r["event"] == "command-failed"]
+    assert [r["reason"] for r in failed] == [reason]
