@@ -69,11 +69,15 @@ def machine() -> str:
 
 
 def daemon_config(path: Path, port: str, workdir: Path, *, button: str = "terminal",
-                  haptics: str = "terminal", extra: str = "") -> Path:
-    """Write a pitrigger.toml for a benchmark daemon; files go under ``workdir``."""
+                  haptics: str = "terminal", extra: str = "", camera_extra: str = "") -> Path:
+    """Write a pitrigger.toml for a benchmark daemon; files go under ``workdir``.
+
+    ``camera_extra``: more ``[camera]`` lines; ``extra``: whole sections at the end.
+    """
     path.write_text(f"""
 [camera]
 port = "{port}"
+{camera_extra}
 [button]
 source = "{button}"
 [haptics]

@@ -19,7 +19,14 @@ CLI phase (first, while no daemon holds the session — the camera refuses a sec
 ``gphoto2 --port ptpip:… --set-config viewfinder=1 --set-config movierecordtarget=Card`` and
 ``… movierecordtarget=None``, wall time per call, each checked against the camera's state.
 
-Usage: bench/toggle_latency.py [--cycles N] [--cli-cycles M]
+Live-view power (``--live-view N``): instead, N start/stop cycles under each
+``[camera] live_view_between_clips`` setting, side by side in one run against the same virtual
+body: ``keep`` (live view stays on), ``off`` (the worker turns it off after each clip; the
+start path turns it on first) and ``off-after-s`` (off after 1 s idle; the harness waits
+1.3 s before each start). Before each start the harness waits until the body reports the
+live view state the setting implies, so every start pays what that setting costs.
+
+Usage: bench/toggle_latency.py [--cycles N] [--cli-cycles M] [--live-view N]
 """
 
 from __future__ import annotations
@@ -74,7 +81,8 @@ def wait_until(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.0005)
 
 
-def daemon_phase(cam: Any, cycles: int, workdir: Path) -> dict[str, list[float]]:
+def daemon_phase(cam: Any, cycles: int, workdir: Path, *, camera_extra: str = "",
+                 before_start: Any = None) -> dict[str, list[float]]:
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
 
@@ -84,7 +92,8 @@ def daemon_phase(cam: Any, cycles: int, workdir: Path) -> dict[str, list[float]]
 
     Device.pin_factory = MockFactory()
     config = load_config(daemon_config(
-        workdir / "pitrigger.toml", cam.port_string, workdir, button="gpio", haptics="gpio"))
+        workdir / "pitrigger.toml", cam.port_string, workdir, button="gpio", haptics="gpio",
+        camera_extra=camera_extra))
     daemon = build_daemon(config)
     lock = threading.Lock()
     camera_at: dict[bool, list[float]] = {True: [], False: []}
@@ -143,7 +152,8 @@ def daemon_phase(cam: Any, cycles: int, workdir: Path) -> dict[str, list[float]]
 
     wait_until(lambda: count("ready") >= 1, 15, "ready")
     out: dict[str, list[float]] = {"start_camera": [], "start_cue": [], "stop_camera": [],
-                                   "stop_cue": [], "to_send": [], "to_call": [], "call": []}
+                                   "stop_cue": [], "to_send": [], "to_call": [], "call": [],
+                                   "start_call": []}
     try:
         for i in range(cycles):
             for recording, cue in ((True, "recording"), (False, "stopped")):
@@ -151,6 +161,8 @@ def daemon_phase(cam: Any, cycles: int, workdir: Path) -> dict[str, list[float]]
                 # The sequencer also keeps min_gap_ms of stillness after a pattern; wait it
                 # out too (the 80 ms hold covers part of it) so the cue is not held back.
                 time.sleep(gap_s)
+                if recording and before_start is not None:
+                    before_start()
                 seen_camera, seen_cue = len(camera_at[recording]), count(cue)
                 pin.drive_low()
                 time.sleep(0.08)  # a short press: well past debounce, far below hold_s
@@ -166,6 +178,8 @@ def daemon_phase(cam: Any, cycles: int, workdir: Path) -> dict[str, list[float]]
                 out["to_send"].append((stages["sent"][-1] - released) * 1000)
                 out["to_call"].append((stages["call"][-1] - released) * 1000)
                 out["call"].append((stages["called"][-1] - stages["call"][-1]) * 1000)
+                if recording:
+                    out["start_call"].append(out["call"][-1])
                 out[f"{kind}_camera"].append((reported - released) * 1000)
                 out[f"{kind}_cue"].append((cued - released) * 1000)
                 if cam.control.state()["recording"] != recording:
@@ -183,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=100, help="daemon start/stop cycles")
     parser.add_argument("--cli-cycles", type=int, default=20, help="CLI start/stop cycles")
+    parser.add_argument("--live-view", type=int, default=0, metavar="N",
+                        help="instead: N cycles under each live_view_between_clips setting")
     args = parser.parse_args(argv)
+    if args.live_view > 0:
+        return live_view_main(args.live_view)
 
     from pitrigger.virtualcam import spawn
 
@@ -223,6 +241,57 @@ def main(argv: list[str] | None = None) -> int:
     emit("cli_vs_daemon_ratio", ratio)
     target("ratio", ratio >= 30, f"cli_vs_daemon_ratio {ratio:.1f} >= 30")
     target("p99", p99 <= 5, f"daemon_toggle_p99_ms {p99:.2f} <= 5")
+    return 0
+
+
+# (setting, extra config, live view the body must report before each start, wait first)
+LIVE_VIEW_SETTINGS = (
+    ("keep", 'live_view_between_clips = "keep"', True, 0.0),
+    ("off", 'live_view_between_clips = "off"', False, 0.0),
+    ("off_after_s", 'live_view_between_clips = "off-after-s"\nlive_view_off_after_s = 1.0',
+     False, 1.3),
+)
+
+
+def live_view_main(cycles: int) -> int:
+    from pitrigger.virtualcam import spawn
+
+    results: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="pitrigger-bench-") as tmp, spawn() as cam:
+        progress(f"virtual 5D on {cam.port_string}")
+        for name, extra, live_view, wait_s in LIVE_VIEW_SETTINGS:
+            cam.control.reset()
+            workdir = Path(tmp) / name
+            workdir.mkdir()
+
+            starts = [0]
+
+            def before_start(live_view: bool = live_view, wait_s: float = wait_s,
+                             starts: list[int] = starts) -> None:
+                starts[0] += 1
+                if starts[0] == 1:
+                    return  # the first start is a warm-up (dropped below): live view is off
+                time.sleep(wait_s)
+                wait_until(lambda: cam.control.state()["live_view"] is live_view, 10,
+                           f"live view {'on' if live_view else 'off'} before the start")
+
+            progress(f"live view setting {name}")
+            phase = daemon_phase(cam, cycles + 1, workdir, camera_extra=extra,
+                                 before_start=before_start)
+            results[name] = {key: values[1:] for key, values in phase.items()}
+    note(f"machine: {machine()}")
+    note(f"{cycles} start/stop cycles per setting (after one warm-up), one virtual body, "
+         "one run")
+    note("start: release edge -> the camera's own Card report; start call: the backend's "
+         "start (viewfinder=1 first when live view is off, then movierecordtarget=Card)")
+    note("the virtual 5D switches live view on at once: a real body also flips its mirror "
+         "and powers the sensor (not modelled, not measured here)")
+    for name, _, _, _ in LIVE_VIEW_SETTINGS:
+        values = results[name]
+        emit(f"lv_{name}_start_p50_ms", percentile(values["start_camera"], 50))
+        emit(f"lv_{name}_start_p99_ms", percentile(values["start_camera"], 99))
+        emit(f"lv_{name}_start_call_p50_ms", percentile(values["start_call"], 50))
+        emit(f"lv_{name}_cue_recording_p50_ms", percentile(values["start_cue"], 50))
     return 0
 
 
