@@ -14,7 +14,10 @@ next. Measured per restart, side by side for each ``poll_interval_s`` in one run
 
 The body reports nothing by itself (EOS events are polled), so the stop is seen at the
 next event poll: the camera gap is about the poll delay (0 to ``poll_interval_s``) plus the
-restart's own round trips.
+restart's own round trips. Each new clip starts right after a poll, so a fixed cap would hit
+the same poll phase every time; over a real 12-minute clip each poll drifts by its own
+duration and the phase is effectively random. So each clip's cap is drawn (seeded) from
+``cap`` to ``cap + poll_interval_s``.
 
 Usage: bench/clip_restart_gap.py [--restarts N] [--cap SECONDS] [--polls 0.5,0.1]
 """
@@ -22,6 +25,7 @@ Usage: bench/clip_restart_gap.py [--restarts N] [--cap SECONDS] [--polls 0.5,0.1
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import threading
@@ -71,14 +75,14 @@ def clip_start(cam: Any) -> float:
     return (before + after) / 2 - float(state["recording_elapsed_s"])
 
 
-def run(cam: Any, workdir: Path, poll_s: float, cap_s: float, restarts: int
-        ) -> dict[str, list[float]]:
+def run(cam: Any, workdir: Path, poll_s: float, cap_s: float, restarts: int,
+        rng: random.Random) -> dict[str, list[float]]:
     from pitrigger.config import load_config
     from pitrigger.messages import CameraState
     from pitrigger.service import build_daemon
 
     cam.control.reset()
-    cam.control.set(clip_limit_s=cap_s)
+    cam.control.set(clip_limit_s=cap_s + rng.uniform(0, poll_s))
     config = load_config(daemon_config(
         workdir / "pitrigger.toml", cam.port_string, workdir,
         camera_extra=f"poll_interval_s = {poll_s}\nclip_cap_s = {cap_s}\nlimit_soon_s = 0\n"
@@ -105,6 +109,7 @@ def run(cam: Any, workdir: Path, poll_s: float, cap_s: float, restarts: int
     for k in range(restarts):
         wait_until(lambda k=k: len(restarted) >= k + 1, cap_s + 10, f"restart {k + 1}")
         starts.append(clip_start(cam))
+        cam.control.set(clip_limit_s=cap_s + rng.uniform(0, poll_s))  # this clip's cap
         progress(f"poll {poll_s} s: restart {k + 1}/{restarts}")
     daemon.stop()
     thread.join(10)
@@ -127,9 +132,7 @@ def run(cam: Any, workdir: Path, poll_s: float, cap_s: float, restarts: int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--restarts", type=int, default=10)
-    # Not a multiple of the poll intervals: the poll phase at the cap varies from clip to
-    # clip, as it does over a real 12-minute clip (each poll drifts by its own duration).
-    parser.add_argument("--cap", type=float, default=2.137, help="clip cap in seconds")
+    parser.add_argument("--cap", type=float, default=2.0, help="shortest clip cap, seconds")
     parser.add_argument("--polls", default="0.5,0.1", help="poll_interval_s values")
     args = parser.parse_args(argv)
     polls = [float(p) for p in args.polls.split(",")]
@@ -137,13 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     from pitrigger.virtualcam import spawn
 
     results = {}
+    rng = random.Random(12)
     with tempfile.TemporaryDirectory(prefix="pitrigger-bench-") as tmp, spawn() as cam:
         for poll_s in polls:
             workdir = Path(tmp) / f"poll-{poll_s}"
             workdir.mkdir()
-            results[poll_s] = run(cam, workdir, poll_s, args.cap, args.restarts)
+            results[poll_s] = run(cam, workdir, poll_s, args.cap, args.restarts, rng)
     note(f"machine: {machine()}")
-    note(f"{args.restarts} restarts per poll interval, clip cap {args.cap} s, one run")
+    note(f"{args.restarts} restarts per poll interval, clip caps drawn from {args.cap} s to "
+         f"{args.cap} s + the poll interval, one run")
     note("camera_gap: the body's stop of one clip -> its start of the next; "
          "daemon_gap: stop decoded -> new Card decoded")
     for poll_s, figures in results.items():

@@ -81,3 +81,19 @@ def test_soak_smoke(tmp_path: Path) -> None:
     assert int(figures["presses"]) == 12
     assert (tmp_path / "job0" / "journal.jsonl").exists()
     assert_targets(figures, ["soak"])
+
+
+@pytest.mark.slow
+def test_toggle_latency_live_view_smoke() -> None:
+    figures = run_bench("toggle_latency.py", "--live-view", "1")
+    assert_numbers(figures, [f"lv_{name}_{figure}" for name in ("keep", "off", "off_after_s")
+                             for figure in ("start_p50_ms", "start_p99_ms", "start_call_p50_ms",
+                                            "cue_recording_p50_ms")])
+
+
+@pytest.mark.slow
+def test_clip_restart_gap_smoke() -> None:
+    figures = run_bench("clip_restart_gap.py", "--restarts", "1", "--cap", "1.0",
+                        "--polls", "0.1")
+    assert_numbers(figures, ["poll_0_1_camera_gap_p50_ms", "poll_0_1_camera_gap_max_ms",
+                             "poll_0_1_daemon_gap_p50_ms", "poll_0_1_daemon_gap_max_ms"])
