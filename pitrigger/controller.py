@@ -530,6 +530,13 @@ def _row(handler: Handler, says: str, *to: State) -> Row:
     return Row(handler, frozenset(to), says)
 
 
+def _no_command_in_flight() -> dict[Input, Row]:
+    """Failures and timeouts that reach a state with no command of ours out: journal them."""
+    stale = _row(_stale, "journal (no command of ours is in flight)")
+    return {I.FAILED_BUSY: stale, I.FAILED_REFUSED: stale, I.FAILED_LOST: stale,
+            I.STALE_FAILURE: stale, I.CONFIRM_TIMEOUT: _IGNORE}
+
+
 def _actions_in_flight() -> dict[Input, Row]:
     return {
         I.TOGGLE: _row(_remember(Pending.TOGGLE), "remember the press for when it settles"),
@@ -599,12 +606,8 @@ TABLE: dict[State, dict[Input, Row]] = {
                                   S.RECORDING),
         I.REPORTS_STOPPED: _row(_answered_after_all, "a late answer: adopt idle", S.IDLE),
         I.CLIP_SAVED: _row(_clip, "journal the clip"),
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.FAILED_LOST: _row(_stale, "journal"),
-        I.STALE_FAILURE: _row(_stale, "journal"),
+        **_no_command_in_flight(),
         I.LOST: _IGNORE,
-        I.CONFIRM_TIMEOUT: _IGNORE,
         I.POWER_OFF_TIMEOUT: _IGNORE,
         I.POWER_OFF_FAILED: _IGNORE,
         I.INTERNAL_ERROR: _ERROR_CUE,
@@ -616,13 +619,11 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.STATUS: _row(_status, "cue ready"),
         I.POWER_OFF: _row(_power_off, "power off", S.POWERING_OFF),
         I.NOTHING: _IGNORE,
+        **_no_command_in_flight(),
         **_camera_common(),
         I.REPORTS_RECORDING: _row(_settle_recording, "camera started by itself: cue it",
                                   S.RECORDING),
         I.REPORTS_STOPPED: _IGNORE,
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.CONFIRM_TIMEOUT: _IGNORE,
     },
     S.STARTING: _in_flight(S.STARTING),
     S.RECORDING: {
@@ -632,12 +633,10 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.STATUS: _row(_status, "cue recording"),
         I.POWER_OFF: _row(_stop_then_power_off, "stop the clip, then power off", S.STOPPING),
         I.NOTHING: _IGNORE,
+        **_no_command_in_flight(),
         **_camera_common(),
         I.REPORTS_RECORDING: _IGNORE,
         I.REPORTS_STOPPED: _row(_settle_stopped, "camera stopped by itself: cue it", S.IDLE),
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.CONFIRM_TIMEOUT: _IGNORE,
     },
     S.STOPPING: _in_flight(S.STOPPING),
     S.SYNCING: _in_flight(S.SYNCING),
@@ -653,12 +652,8 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.REPORTS_RECORDING: _IGNORE,
         I.REPORTS_STOPPED: _IGNORE,
         I.CLIP_SAVED: _row(_clip, "journal the clip"),
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.FAILED_LOST: _row(_stale, "journal"),
-        I.STALE_FAILURE: _row(_stale, "journal"),
+        **_no_command_in_flight(),
         I.LOST: _IGNORE,
-        I.CONFIRM_TIMEOUT: _IGNORE,
         I.POWER_OFF_TIMEOUT: _row(_power_off_came_back, "no power-off came: cue error, sync",
                                   S.SYNCING),
         I.POWER_OFF_FAILED: _row(_power_off_came_back, "request failed: cue error, sync",
