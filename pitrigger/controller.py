@@ -659,6 +659,13 @@ def _row(handler: Handler, says: str, *to: State) -> Row:
     return Row(handler, frozenset(to), says)
 
 
+def _no_command_in_flight() -> dict[Input, Row]:
+    """Failures and timeouts that reach a state with no command of ours out: journal them."""
+    stale = _row(_stale, "journal (no command of ours is in flight)")
+    return {I.FAILED_BUSY: stale, I.FAILED_REFUSED: stale, I.FAILED_LOST: stale,
+            I.STALE_FAILURE: stale, I.CONFIRM_TIMEOUT: _IGNORE}
+
+
 def _actions_in_flight() -> dict[Input, Row]:
     return {
         I.STILL: _row(_still_not_now, "cue refused: a command is in flight"),
@@ -744,12 +751,8 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.STILL_RELEASED: _row(_stale_still, "journal"),
         I.STILL: _row(_cue("no-camera"), "cue no-camera"),
         I.LIMIT_SOON: _IGNORE,
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.FAILED_LOST: _row(_stale, "journal"),
-        I.STALE_FAILURE: _row(_stale, "journal"),
+        **_no_command_in_flight(),
         I.LOST: _IGNORE,
-        I.CONFIRM_TIMEOUT: _IGNORE,
         I.POWER_OFF_TIMEOUT: _IGNORE,
         I.POWER_OFF_FAILED: _IGNORE,
         I.INTERNAL_ERROR: _ERROR_CUE,
@@ -763,13 +766,11 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.STILL: _row(_still, "release the shutter", S.SHOOTING),
         I.LIMIT_SOON: _IGNORE,
         I.NOTHING: _IGNORE,
+        **_no_command_in_flight(),
         **_camera_common(),
         I.REPORTS_RECORDING: _row(_settle_recording, "camera started by itself: cue it",
                                   S.RECORDING),
         I.REPORTS_STOPPED: _IGNORE,
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.CONFIRM_TIMEOUT: _IGNORE,
     },
     S.STARTING: _in_flight(S.STARTING),
     S.RECORDING: {
@@ -782,14 +783,12 @@ TABLE: dict[State, dict[Input, Row]] = {
                       "first)", S.STOPPING),
         I.LIMIT_SOON: _row(_limit_soon, "cue limit-soon: the clip reaches its cap soon"),
         I.NOTHING: _IGNORE,
+        **_no_command_in_flight(),
         **_camera_common(),
         I.REPORTS_RECORDING: _IGNORE,
         I.REPORTS_STOPPED: _row(_camera_stopped, "camera stopped by itself: at its cap "
                                 "restart (restarted); else cue stopped and why",
                                 S.IDLE, S.STARTING),
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.CONFIRM_TIMEOUT: _IGNORE,
     },
     S.STOPPING: _in_flight(S.STOPPING),
     S.SYNCING: _in_flight(S.SYNCING),
@@ -810,12 +809,8 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.STILL_RELEASED: _row(_stale_still, "journal"),
         I.STILL: _row(_cue("power-off"), "still shutting down: cue power-off"),
         I.LIMIT_SOON: _IGNORE,
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.FAILED_LOST: _row(_stale, "journal"),
-        I.STALE_FAILURE: _row(_stale, "journal"),
+        **_no_command_in_flight(),
         I.LOST: _IGNORE,
-        I.CONFIRM_TIMEOUT: _IGNORE,
         I.POWER_OFF_TIMEOUT: _row(_power_off_came_back, "no power-off came: cue error, sync",
                                   S.SYNCING),
         I.POWER_OFF_FAILED: _row(_power_off_came_back, "request failed: cue error, sync",
