@@ -184,3 +184,13 @@ def test_card_and_battery_warn_once_each_and_a_still_makes_a_file(
     d.stop()
     kinds = [r.kind for r in build_rows(read_day(d.journal_path))]
     assert kinds.count("still") == 1 and kinds.count("clip") == 2
+
+
+def test_already_low_at_start_up_is_said_after_ready(
+        running: Callable[[], Running], virtual_camera: VirtualCamera) -> None:
+    virtual_camera.control.set(clip_limit_s=None, battery_percent=20)
+    d = running()
+    d.wait("low-battery")
+    assert "ready" in d.patterns, d.patterns
+    assert d.patterns.index("ready") < d.patterns.index("low-battery")
+    assert "low-card" not in d.patterns  # 16 GB free: hours of card

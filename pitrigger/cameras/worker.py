@@ -166,7 +166,11 @@ class CameraWorker:
             return False
         self.connected = True
         self._lost_reported = False
+        log.info("camera connected (%s), recording=%s", connected.model or "?",
+                 connected.recording)
+        self.report(connected)
         if self.jobs is not None:
+            # After the connection's report: "low battery" is said after `ready`.
             try:
                 self.jobs.connected(connected.recording)
             except CameraGone as exc:
@@ -174,9 +178,6 @@ class CameraWorker:
                 return False
             except CameraError as exc:
                 log.warning("background jobs at connection: %s", exc)
-        log.info("camera connected (%s), recording=%s", connected.model or "?",
-                 connected.recording)
-        self.report(connected)
         return True
 
     def _wait_offline(self, seconds: float) -> bool:
