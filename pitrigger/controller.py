@@ -331,7 +331,7 @@ class RecordingController:
             self.day.clip_started(now)
         elif changed and succeeded:
             out.append(Record("clip-end", self.day.stopped_by_us(now)))
-        elif changed:
+        elif changed and self.day.clip.started_at is not None:
             self.day.stopped_by_us(now)  # found stopped by a sync: count what was seen
         if changed:
             restarted = recording and self._restarting
@@ -533,10 +533,22 @@ _STILL_SUFFIXES = (".JPG", ".JPEG", ".CR2", ".CRW", ".TIF")
 
 def _clip(c: C, now: float, payload: object) -> list[Effect]:
     assert isinstance(payload, ClipSaved)
-    if payload.path.upper().endswith(_STILL_SUFFIXES):
+    path = payload.path
+    if path.upper().endswith(_STILL_SUFFIXES):
         # The still is on the card: only now is it cued.
-        return [Cue("still"), Record("still", {"path": payload.path})]
-    return [Record("clip", {"path": payload.path})]
+        return [Cue("still"), Record("still", {"path": path})]
+    out: list[Effect] = [Record("clip", {"path": path, "size": payload.size})]
+    if not path.upper().endswith(".MOV"):
+        return out
+    verdict = c.day.clip_file(payload.size, now)
+    if verdict.cap_after_all:
+        # A 4 GB file after a stop taken for something else: it was the cap.
+        out.append(Record("clip-end", {"how": "clip-limit", "corrected": True,
+                                       "file_size": payload.size, "restart": verdict.restart}))
+        if verdict.restart and c.state is State.IDLE and c.pending is Pending.NOTHING:
+            c._restarting = True
+            out += c._send("start", now)
+    return out
 
 
 def _camera_stopped(c: C, now: float, payload: object) -> list[Effect]:
@@ -768,6 +780,8 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.NOTHING: _IGNORE,
         **_no_command_in_flight(),
         **_camera_common(),
+        I.CLIP_SAVED: _row(_clip, "journal the clip (a still's file cues still); a clip at "
+                           "the 4 GB cap after a stop not taken for it: restart", S.STARTING),
         I.REPORTS_RECORDING: _row(_settle_recording, "camera started by itself: cue it",
                                   S.RECORDING),
         I.REPORTS_STOPPED: _IGNORE,

@@ -30,10 +30,18 @@ from pitrigger.messages import SupplyReport
 from pitrigger.status_code import StatusReading, shown_minutes
 from pitrigger.supply import Supply, SupplyWatch, card_minutes
 
-__all__ = ["CameraStop", "DayKeeper"]
+__all__ = ["CameraStop", "DayKeeper", "FileVerdict"]
 
 # After a camera-side stop, the cue that says why (``stopped`` plays first).
 _REASON_CUES = {"card-full": "low-card", "battery": "low-battery", "heat": "heat"}
+
+
+@dataclass(frozen=True, slots=True)
+class FileVerdict:
+    """What a finished clip's size says: it was the cap after all, and whether to restart."""
+
+    cap_after_all: bool = False
+    restart: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,8 @@ class DayKeeper:
         self.auto_restart = auto_restart
         self.recorded_s = 0.0  # finished clips since the daemon started
         self._last: SupplyReport | None = None
+        # The clip that ended last, until its file arrives: (when, length, how it ended).
+        self._ended: tuple[float, float, str] | None = None
 
     # -- the running clip --------------------------------------------------------------
 
@@ -93,16 +103,30 @@ class DayKeeper:
             self.recorded_s += self.clip.elapsed(now)
         self.clip.ended()
 
-    def clip_file(self, size: int | None, length_s: float | None) -> None:
-        """A finished clip's size, when known: refines the bit rate for the next cap."""
-        if size is not None and length_s:
-            self.clip.learn_rate(size, length_s)
+    def clip_file(self, size: int | None, now: float, *, within_s: float = 10.0
+                  ) -> FileVerdict:
+        """The file of the clip that ended last arrived with ``size`` (bytes, if known).
+
+        It refines the bit rate (so the next cap is expected at the right time), and a file
+        at the size cap shows that a camera-side stop taken for something else was the cap
+        after all (the bit rate was higher than thought): restart, if ``auto_restart``.
+        """
+        ended, self._ended = self._ended, None
+        if size is None or ended is None:
+            return FileVerdict()
+        when, length, how = ended
+        self.clip.learn_rate(size, length)
+        at_cap = size >= self.clip.cap_bytes * (1 - self.clip.size_tolerance)
+        if how in ("press", "clip-limit") or not at_cap or now - when > within_s:
+            return FileVerdict()
+        return FileVerdict(cap_after_all=True, restart=self.auto_restart)
 
     def _end(self, now: float, how: str) -> dict[str, Any]:
         elapsed = self.clip.elapsed(now)
         if self.clip.started_at is not None:
             self.recorded_s += elapsed
         self.clip.ended()
+        self._ended = (now, elapsed, how)
         return {"how": how, "elapsed_s": round(elapsed, 3)}
 
     # -- time --------------------------------------------------------------------------

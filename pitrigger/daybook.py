@@ -96,6 +96,11 @@ def build_rows(records: Iterable[dict[str, Any]], since: float | None = None) ->
                 clip = None
             if state == "no-camera":
                 rows.append(Row("camera-lost", t, how=str(record.get("why", ""))))
+        elif event == "clip-end" and record.get("corrected"):
+            # The file's size showed the cap after the stop was taken for something else.
+            finished = [r for r in rows if r.kind == "clip"]
+            if finished:
+                finished[-1].how = str(record.get("how", ""))
         elif event == "clip-end":
             end_how = str(record.get("how", ""))
         elif event == "stop" and clip is not None:

@@ -59,9 +59,11 @@ class CameraLost:
 
 @dataclass(frozen=True, slots=True)
 class ClipSaved:
-    """The camera added a movie file (after a stop)."""
+    """The camera added a file: a movie after a stop, or a still. ``size`` in bytes, if known
+    (a clip at the 4 GB cap is recognised by it)."""
 
     path: str
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

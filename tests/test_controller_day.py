@@ -168,3 +168,32 @@ def test_a_press_during_a_still_is_carried_out_after_it() -> None:
     c.gesture("press", 1.05)  # pressed while the shutter is being released
     out = c.camera(StillResult(True), 1.1)
     assert [cmd.action for cmd in commands(out)] == ["start"]
+
+
+def test_a_file_at_the_size_cap_shows_the_cap_after_a_stop_taken_for_the_button() -> None:
+    # The bit rate was higher than configured: the 4 GB cap came after 3 s, not 12 minutes.
+    c = controller(recording=True, cap_s=1799.0)
+    out = c.camera(CameraState(False), 3.0)
+    assert cues(out) == ["stopped"] and records(out, "clip-end")[0]["how"] == "body-button"
+    out = c.camera(ClipSaved("/DCIM/100EOS5D/MVI_0001.MOV", size=0xFFFF0000), 3.1)
+    assert records(out, "clip-end") == [{"how": "clip-limit", "corrected": True,
+                                         "file_size": 0xFFFF0000, "restart": True}]
+    assert [cmd.action for cmd in commands(out)] == ["start"]
+    assert cues(c.camera(CameraState(True), 3.2)) == ["restarted"]
+    # Learnt: the next clip's cap is expected after 3 s, and caught at the stop itself.
+    assert abs(c.day.clip.clip_length_s - 3.0) < 0.01
+    out = c.camera(CameraState(False), 6.25)
+    assert [cmd.action for cmd in commands(out)] == ["start"] and cues(out) == []
+
+
+def test_a_small_file_or_a_pressed_stop_restarts_nothing() -> None:
+    c = controller(recording=True, cap_s=1799.0)
+    c.camera(CameraState(False), 3.0)
+    out = c.camera(ClipSaved("/DCIM/100EOS5D/MVI_0001.MOV", size=18_000_000), 3.1)
+    assert commands(out) == [] and records(out, "clip-end") == []
+    c.gesture("press", 4.0)
+    c.camera(CameraState(True), 4.1)
+    c.gesture("press", 7.0)
+    c.camera(CameraState(False), 7.1)
+    out = c.camera(ClipSaved("/DCIM/100EOS5D/MVI_0002.MOV", size=0xFFFF0000), 7.2)
+    assert commands(out) == []  # the user stopped it: never restart

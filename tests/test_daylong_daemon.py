@@ -52,7 +52,8 @@ class QuietMotor:
 
 
 class Running:
-    def __init__(self, cam: VirtualCamera, tmp_path: Path) -> None:
+    def __init__(self, cam: VirtualCamera, tmp_path: Path, cap_s: float = CAP_S,
+                 limit_soon_s: float = 1.5) -> None:
         self.journal_path = tmp_path / "journal.jsonl"
         config = parse_config(f"""
 [camera]
@@ -62,8 +63,8 @@ busy_retry_s = 0.5
 confirm_timeout_s = 2.0
 reconnect_min_s = 0.1
 reconnect_max_s = 0.4
-clip_cap_s = {CAP_S}
-limit_soon_s = 1.5
+clip_cap_s = {cap_s}
+limit_soon_s = {limit_soon_s}
 supply_interval_s = 5.0
 low_card_minutes = [20.0, 5.0]
 low_battery_percent = [50.0, 25.0]
@@ -98,12 +99,12 @@ last_good_path = "{tmp_path / 'last-good.toml'}"
 
 
 @pytest.fixture
-def running(virtual_camera: VirtualCamera, tmp_path: Path) -> Iterator[Callable[[], Running]]:
+def running(virtual_camera: VirtualCamera, tmp_path: Path) -> Iterator[Callable[..., Running]]:
     virtual_camera.control.set(clip_limit_s=CAP_S)
     started: list[Running] = []
 
-    def start() -> Running:
-        started.append(Running(virtual_camera, tmp_path))
+    def start(**options: float) -> Running:
+        started.append(Running(virtual_camera, tmp_path, **options))
         return started[-1]
 
     yield start
@@ -112,7 +113,7 @@ def running(virtual_camera: VirtualCamera, tmp_path: Path) -> Iterator[Callable[
 
 
 def test_at_the_cap_a_new_clip_then_status_then_a_refused_restart(
-        running: Callable[[], Running], virtual_camera: VirtualCamera) -> None:
+        running: Callable[..., Running], virtual_camera: VirtualCamera) -> None:
     control = virtual_camera.control
     d = running()
     d.wait("ready")
@@ -152,7 +153,7 @@ def test_at_the_cap_a_new_clip_then_status_then_a_refused_restart(
 
 
 def test_card_and_battery_warn_once_each_and_a_still_makes_a_file(
-        running: Callable[[], Running], virtual_camera: VirtualCamera) -> None:
+        running: Callable[..., Running], virtual_camera: VirtualCamera) -> None:
     control = virtual_camera.control
     control.set(clip_limit_s=None)
     d = running()
@@ -187,10 +188,32 @@ def test_card_and_battery_warn_once_each_and_a_still_makes_a_file(
 
 
 def test_already_low_at_start_up_is_said_after_ready(
-        running: Callable[[], Running], virtual_camera: VirtualCamera) -> None:
+        running: Callable[..., Running], virtual_camera: VirtualCamera) -> None:
     virtual_camera.control.set(clip_limit_s=None, battery_percent=20)
     d = running()
     d.wait("low-battery")
     assert "ready" in d.patterns, d.patterns
     assert d.patterns.index("ready") < d.patterns.index("low-battery")
     assert "low-card" not in d.patterns  # 16 GB free: hours of card
+
+
+def test_the_4gb_cap_is_recognised_by_the_file_size_and_learnt(
+        running: Callable[..., Running], virtual_camera: VirtualCamera, tmp_path: Path) -> None:
+    # A body far faster than the configured bit rate: its 4 GB cap comes after about 3 s,
+    # where the daemon expects 12 minutes. The first stop looks like the body's button until
+    # the file's size arrives; from then on the cap is expected at the right time.
+    control = virtual_camera.control
+    control.set(clip_limit_s=None, movie_bytes_per_s=1_400_000_000,
+                card_free_bytes=30_000_000_000)
+    d = running(cap_s=0.0, limit_soon_s=0.0)  # the body's own cap; no limit-soon
+    d.wait("ready")
+    d.gesture("press")
+    d.wait("recording")
+    d.wait("restarted", count=2, timeout=15)
+    assert d.patterns.count("stopped") == 1  # only the first cap was taken for a stop
+    d.stop()
+    clips = control.state()["clips"]
+    assert [c["stop_reason"] for c in clips] == ["clip_limit", "clip_limit"]
+    assert all(c["size"] == 0xFFFF0000 for c in clips)
+    rows = [r for r in build_rows(read_day(d.journal_path)) if r.kind == "clip"]
+    assert [(r.file, r.how) for r in rows][:2] == [(c["name"], "clip-limit") for c in clips]

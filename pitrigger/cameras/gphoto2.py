@@ -243,7 +243,8 @@ class Gphoto2Camera:
                 return out
             timeout_ms = 0  # drain what is queued, then return
             if kind == gp.GP_EVENT_FILE_ADDED:
-                out.append(ClipSaved(f"{data.folder.rstrip('/')}/{data.name}"))
+                out.append(ClipSaved(f"{data.folder.rstrip('/')}/{data.name}",
+                                     self._size_of(data.folder, data.name)))
             elif kind == gp.GP_EVENT_UNKNOWN and isinstance(data, str):
                 if match := _TEMPERATURE_EVENT.search(data):
                     self.temperature_warning = match.group("value") not in ("0", "0x0", None)
@@ -302,6 +303,16 @@ class Gphoto2Camera:
             self._still_target_set = True
         self._set("eosremoterelease", "Press Full AF")
         self._set("eosremoterelease", "Release Full")
+
+    def _size_of(self, folder: str, name: str) -> int | None:
+        """A new file's size (one GetObjectInfo), or None if the body will not say."""
+        if not name.upper().endswith(".MOV"):
+            return None  # only a clip's size means anything to the daemon (the 4 GB cap)
+        try:
+            return int(self._require().file_get_info(folder, name).file.size)
+        except gp.GPhoto2Error as exc:
+            log.debug("no size for %s: %s", name, exc)
+            return None
 
     def file_size(self, folder: str, name: str) -> int:
         try:
