@@ -53,7 +53,7 @@ class QuietMotor:
 
 class Running:
     def __init__(self, cam: VirtualCamera, tmp_path: Path, cap_s: float = CAP_S,
-                 limit_soon_s: float = 1.5) -> None:
+                 limit_soon_s: float = 1.5, copy: bool = False) -> None:
         self.journal_path = tmp_path / "journal.jsonl"
         config = parse_config(f"""
 [camera]
@@ -68,6 +68,10 @@ limit_soon_s = {limit_soon_s}
 supply_interval_s = 5.0
 low_card_minutes = [20.0, 5.0]
 low_battery_percent = [50.0, 25.0]
+copy_clips = {'true' if copy else 'false'}
+copy_dir = "{tmp_path / 'copies'}"
+copy_chunk_kib = 64
+copy_reserve_mib = 0
 [actions.idle]
 double = "still"
 [journal]
@@ -103,7 +107,7 @@ def running(virtual_camera: VirtualCamera, tmp_path: Path) -> Iterator[Callable[
     virtual_camera.control.set(clip_limit_s=CAP_S)
     started: list[Running] = []
 
-    def start(**options: float) -> Running:
+    def start(**options: Any) -> Running:
         started.append(Running(virtual_camera, tmp_path, **options))
         return started[-1]
 
@@ -217,3 +221,28 @@ def test_the_4gb_cap_is_recognised_by_the_file_size_and_learnt(
     assert all(c["size"] == 0xFFFF0000 for c in clips)
     rows = [r for r in build_rows(read_day(d.journal_path)) if r.kind == "clip"]
     assert [(r.file, r.how) for r in rows][:2] == [(c["name"], "clip-limit") for c in clips]
+
+
+def test_the_daemon_copies_a_finished_clip_and_the_journal_shows_it(
+        running: Callable[..., Running], virtual_camera: VirtualCamera, tmp_path: Path) -> None:
+    from pitrigger.virtualcam.store import file_bytes
+
+    control = virtual_camera.control
+    control.set(clip_limit_s=None, movie_bytes_per_s=2_000_000)
+    d = running(copy=True)
+    d.wait("ready")
+    d.gesture("press")
+    d.wait("recording")
+    time.sleep(0.5)
+    d.gesture("press")
+    d.wait("stopped")
+    clip = control.state()["clips"][0]
+    copy = tmp_path / "copies" / clip["name"]
+    deadline = time.monotonic() + 15
+    while not copy.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    d.stop()
+    assert copy.read_bytes() == file_bytes(clip["name"], 0, clip["size"])
+    assert control.state()["clips"][0]["size"] == clip["size"]  # still on the card
+    copies = [r for r in build_rows(read_day(d.journal_path)) if r.kind == "copy"]
+    assert [(r.file, r.how) for r in copies] == [(clip["name"], "verified (100 %)")]
