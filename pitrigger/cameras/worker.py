@@ -121,9 +121,13 @@ class CameraWorker:
                 backoff = min(backoff * 2, self.reconnect_max_s)
                 continue
             wait = self.poll_interval_s
-            job_wait = self.jobs.wait_s() if self.jobs is not None else None
-            if job_wait is not None:
-                wait = min(wait, job_wait)
+            if self.jobs is not None:
+                # Polls keep their own cadence (they keep the body awake: under 10 s apart);
+                # background work fits in between.
+                wait = max(0.0, self._next_poll - self.clock())
+                job_wait = self.jobs.wait_s()
+                if job_wait is not None:
+                    wait = min(wait, job_wait)
             try:
                 # A command always goes first: background work waits behind every press.
                 item = self._commands.get(timeout=wait)
@@ -134,9 +138,9 @@ class CameraWorker:
             try:
                 if isinstance(item, Command):
                     self._execute(item)
-                elif job_wait is not None and job_wait < self.poll_interval_s:
-                    assert self.jobs is not None
-                    self.jobs.step()  # one short piece: a chunk, a reading, live view off
+                elif self.jobs is not None:
+                    if self.jobs.wait_s() == 0.0:
+                        self.jobs.step()  # one short piece: a chunk, a reading, live view off
                     if self.clock() >= self._next_poll:
                         self._forward(self._poll())
                 else:
