@@ -106,6 +106,8 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "refused": Pattern((80, 100, 80, 100, 250)),  # dit-dit-dah: the body refuses: fix it
     "tick": Pattern((80,)),  # tap: a hold threshold was crossed
     "power-off": Pattern((250, 200, 250, 200, 250)),  # dah-dah-dah: shutting down
+    # dit-dah: sent, but the camera cannot confirm it (half-press / wired trigger paths).
+    "sent": Pattern((80, 150, 250)),
 }
 
 

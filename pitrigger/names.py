@@ -39,7 +39,12 @@ CUES: tuple[str, ...] = (
     "refused",
     "tick",
     "power-off",
+    "sent",
 )
+
+#: How a start/stop reaches the camera: ``[camera] trigger`` (see :mod:`pitrigger.triggers`).
+#: ``auto`` comes last: it picks one of the others for the body that is attached.
+TRIGGERS: tuple[str, ...] = ("usb", "usb-half-press", "wired", "auto")
 
 
 #: Why a body refused a command for good (``refused`` cue), and what the user must fix.
@@ -71,4 +76,4 @@ class State(StrEnum):
     POWERING_OFF = "powering-off"
 
 
-__all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "REFUSALS", "State"]
+__all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "REFUSALS", "TRIGGERS", "State"]

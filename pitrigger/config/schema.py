@@ -172,7 +172,7 @@ class PatternConfig(_Section):
 # Spelled out for the type checker; a test keeps them equal to pitrigger.names (the source).
 PatternName = Literal[
     "ready", "recording", "stopped", "error", "no-camera", "busy", "refused", "tick",
-    "power-off"
+    "power-off", "sent"
 ]
 Action = Literal[
     "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "none"
