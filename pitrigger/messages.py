@@ -17,10 +17,15 @@ from typing import Any, Literal
 
 @dataclass(frozen=True, slots=True)
 class CameraConnected:
-    """The camera session is open; ``recording`` is what the camera reports now."""
+    """The camera session is open; ``recording`` is what the camera reports now.
+
+    ``confirms`` is false when nothing this body reports can tell whether it records (no
+    0xD1B8, and a half-press or wired trigger): ``recording`` is then no knowledge.
+    """
 
     recording: bool
     model: str = ""
+    confirms: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,16 @@ class CommandFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandSent:
+    """Command ``id`` was carried out by a trigger whose effect the camera cannot confirm
+    (a half-press or a wired pulse): believe it, but say it is unconfirmed (cue ``sent``).
+    For ``sync``: the body cannot report its recording state at all."""
+
+    id: int
+    action: Literal["start", "stop", "sync"]
+
+
+@dataclass(frozen=True, slots=True)
 class CameraLost:
     reason: str = ""
 
@@ -60,7 +75,8 @@ class ClipSaved:
     path: str
 
 
-CameraReport = CameraConnected | CameraState | CommandFailed | CameraLost | ClipSaved
+CameraReport = (CameraConnected | CameraState | CommandFailed | CommandSent | CameraLost
+                | ClipSaved)
 
 
 # --- effects (controller -> edge) ---------------------------------------------------------
@@ -150,6 +166,7 @@ __all__ = [
     "ClipSaved",
     "Command",
     "CommandFailed",
+    "CommandSent",
     "Cue",
     "Edge",
     "Effect",

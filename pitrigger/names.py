@@ -60,6 +60,10 @@ REFUSALS: dict[str, str] = {
         "the body answered busy to several presses in a row: it may be writing, in a menu "
         "or in playback; check the body, then `pitrigger probe`"
     ),
+    "no-trigger-path": (
+        "no trigger path works on this body ([camera] trigger = \"auto\" found no 0xD1B8 and "
+        "no path proved by `pitrigger probe`): run the probe, or set the trigger"
+    ),
     "unknown": "the body refused without saying why: run `pitrigger probe`",
 }
 
@@ -73,6 +77,10 @@ class State(StrEnum):
     RECORDING = "recording"
     STOPPING = "stopping"
     SYNCING = "syncing"  # a command failed or timed out: waiting for the camera's real state
+    # A half-press / wired trigger was sent and nothing the camera reports confirms it: the
+    # belief follows what was sent, and the motor says `sent`, never `recording`/`stopped`.
+    RECORDING_UNCONFIRMED = "recording-unconfirmed"
+    IDLE_UNCONFIRMED = "idle-unconfirmed"
     POWERING_OFF = "powering-off"
 
 
