@@ -261,7 +261,7 @@ class Daemon:
             self._records.append(Record("reload", {"ok": False, "problem": str(exc)[:2000]}))
             self.haptics.play("error", now)
             return
-        restart_needed = [name for name in ("button", "camera", "journal") if
+        restart_needed = [name for name in ("button", "camera", "wired", "journal") if
                           getattr(config, name) != getattr(self.config, name)]
         if config.haptics.sink != self.config.haptics.sink or \
                 config.haptics.pin != self.config.haptics.pin:
