@@ -731,6 +731,7 @@ def _unconfirmed(recording: bool) -> dict[Input, Row]:
         **actions,
         I.STATUS: _row(_status, "cue sent: unconfirmed"),
         I.NOTHING: _IGNORE,
+        **_no_command_in_flight(),
         **_camera_common(),
         I.CLIP_SAVED: _row(_clip_ends_unconfirmed, "a new .MOV: the recording ended, cue "
                            "stopped", S.IDLE),
@@ -738,9 +739,6 @@ def _unconfirmed(recording: bool) -> dict[Input, Row]:
                                   "recording", S.RECORDING),
         I.REPORTS_STOPPED: _row(_settle_confirmed(False), "the camera confirms None: cue "
                                 "stopped", S.IDLE),
-        I.FAILED_BUSY: _row(_stale, "journal"),
-        I.FAILED_REFUSED: _row(_stale, "journal"),
-        I.CONFIRM_TIMEOUT: _IGNORE,
     }
 
 
