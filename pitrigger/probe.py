@@ -477,7 +477,11 @@ def _probe_and_write(config: Any, camera: Any, try_record: bool, directory: Path
     text, js = write_report(report, directory, stem)
     print(render_text(report), end="")
     print(f"report: {text} and {js}; libgphoto2 log: {log_path}")
-    if try_record:
-        save_verdict(Path(config.camera.probe_dir) / "verdicts.json", report.facts,
-                     report.verdict, report=str(text))
+    verdicts = Path(config.camera.probe_dir) / "verdicts.json"
+    if try_record and (report.verdict != "none" or set(paths) >= set(TRIGGER_PATHS)):
+        save_verdict(verdicts, report.facts, report.verdict, report=str(text))
+        print(f"verdict stored for trigger = \"auto\": {verdicts}")
+    elif try_record:
+        # A probe of some paths only must not erase what a full probe proved.
+        print(f"not all paths were tried: the stored verdict ({verdicts}) is left as it was")
     return EXIT_WORKS if report.verdict != "none" else EXIT_NO_PATH

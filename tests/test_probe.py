@@ -20,9 +20,10 @@ from pitrigger.probe import (
     run_probe,
 )
 from pitrigger.triggers import BodyFacts
-from pitrigger.verdicts import load_verdicts
+from pitrigger.verdicts import load_verdicts, save_verdict
 
 BODY = BodyFacts("Canon EOS 5D Mark II", serial="0042", firmware="3-2.1.2")
+SERIAL = "0123456789abcdef0123456789abcdef"  # what the virtual bodies report
 QUICK = {"record_s": 0.3, "wait_s": 1.5, "check_views": False, "say": lambda line: None}
 
 
@@ -128,16 +129,18 @@ def test_reports_log_and_verdict_are_written(tmp_path: Path, virtual_camera: Any
     assert load_verdicts(tmp_path / "probe" / "verdicts.json") == {key: "usb"}
 
 
-def test_no_working_path_exits_1_and_stores_none(tmp_path: Path, virtual_camera: Any,
-                                                 capsys: Any) -> None:
+def test_a_partial_probe_that_finds_nothing_keeps_the_stored_verdict(
+        tmp_path: Path, virtual_camera: Any, capsys: Any) -> None:
     virtual_camera.control.inject("refuse_movie", mode="hidden")
     config = tmp_path / "p.toml"
     config.write_text(f'[camera]\nprobe_dir = "{tmp_path}"\n')
+    save_verdict(tmp_path / "verdicts.json", BodyFacts("x", serial=SERIAL), "wired")
     code = main_probe(str(config), virtual_camera.port_string, paths=("usb",),
                       service_active=lambda: False)
     assert code == EXIT_NO_PATH
-    assert "VERDICT:" in capsys.readouterr().out
-    assert set(load_verdicts(tmp_path / "verdicts.json").values()) == {"none"}
+    out = capsys.readouterr().out
+    assert "VERDICT:" in out and "left as it was" in out
+    assert load_verdicts(tmp_path / "verdicts.json") == {f"serial:{SERIAL}": "wired"}
 
 
 # --- each virtual body: the right verdict -------------------------------------------------
