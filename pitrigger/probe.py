@@ -328,7 +328,7 @@ def service_holding_camera() -> bool:
         return False
     try:
         done = subprocess.run([systemctl, "is-active", "--quiet", SERVICE], timeout=10,
-                              check=False)
+                              check=False, capture_output=True)  # no systemd: just "no"
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0

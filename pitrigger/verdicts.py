@@ -73,4 +73,20 @@ def save_verdict(path: Path | str, facts: BodyFacts, verdict: str, *, report: st
         tmp.write("\n")
         tmp.flush()
         os.fsync(tmp.fileno())
+    # The daemon (user pitrigger) must read what `sudo pitrigger probe` (root) wrote.
+    os.chmod(tmp.name, 0o644)
+    _owned_like_the_data_dir(Path(tmp.name), path.parent)
     os.replace(tmp.name, path)
+
+
+def _owned_like_the_data_dir(path: Path, directory: Path) -> None:
+    """Run as root, hand the file and its directory to the data partition's owner (the
+    directory's parent, /var/lib/pitrigger), so a later probe as that user can replace it."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    try:
+        owner = directory.parent.stat()
+        for target in (directory, path):
+            os.chown(target, owner.st_uid, owner.st_gid)
+    except OSError as exc:
+        log.debug("cannot hand %s to the data directory's owner: %s", path, exc)

@@ -275,3 +275,9 @@ def test_a_backend_without_facts_only_has_its_own_start() -> None:
     assert TriggerSelector("auto", build).select(object()).trigger is not None
     wired = TriggerSelector("wired", build).select(object())
     assert wired.trigger is None and 'trigger = "usb"' in wired.why
+
+
+def test_the_daemon_user_can_read_a_verdict_the_probe_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "probe" / "verdicts.json"
+    save_verdict(path, ML_5D2, "wired")
+    assert path.stat().st_mode & 0o777 == 0o644
