@@ -281,3 +281,14 @@ def test_the_daemon_user_can_read_a_verdict_the_probe_wrote(tmp_path: Path) -> N
     path = tmp_path / "probe" / "verdicts.json"
     save_verdict(path, ML_5D2, "wired")
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_trigger_names_have_one_source() -> None:
+    from typing import get_args
+
+    from pitrigger.config.schema import CameraConfig
+    from pitrigger.names import TRIGGERS
+    from pitrigger.triggers import TriggerName
+
+    assert get_args(CameraConfig.model_fields["trigger"].annotation) == TRIGGERS
+    assert get_args(TriggerName) == TRIGGERS
