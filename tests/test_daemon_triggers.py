@@ -102,8 +102,9 @@ def test_wired_on_ml_pulses_the_focus_line_and_the_clip_lands(run, virtual_camer
     assert wire.factory.pin(FOCUS_PIN).state == 0  # the line is open after shutdown
 
 
-def test_auto_picks_usb_on_a_7d(run, virtual_camera, tmp_path) -> None:
-    as_body(virtual_camera, "7d")
+@pytest.mark.parametrize("body", ["7d", "5d2"])
+def test_auto_picks_usb_where_0xd1b8_is_offered(run, virtual_camera, tmp_path, body) -> None:
+    as_body(virtual_camera, body)
     d = run(f'trigger = "auto"\nprobe_dir = "{tmp_path}"\n')
     d.wait_pattern("ready")
     d.press()
