@@ -165,17 +165,15 @@ class Prober:
     """Runs the checks on one open :class:`~pitrigger.cameras.gphoto2.Gphoto2Camera`.
 
     ``record_s`` is how long each test clip runs; ``wait_s`` how long to wait for the
-    camera's reports. ``sleep``/``clock`` are injectable so a test need not wait for real.
+    camera's reports (``clock`` is injectable).
     """
 
     def __init__(self, camera: Any, *, record_s: float = 2.0, wait_s: float = 6.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 say: Callable[[str], None] = print) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.camera = camera
         self.record_s = record_s
         self.wait_s = wait_s
         self.clock = clock
-        self.say = say
 
     def _watch(self, seen: _Seen, seconds: float,
                until: Callable[[_Seen], bool] = lambda s: False) -> bool:
@@ -290,15 +288,17 @@ def run_probe(camera: Any, port: str, *, try_record: bool = True,
               paths: Sequence[str] = TRIGGER_PATHS, wired: Trigger | None = None,
               half_press_ms: int = 200, record_s: float = 2.0, wait_s: float = 6.0,
               check_views: bool = True, say: Callable[[str], None] = print) -> ProbeReport:
-    """Every check on a camera whose session is open; returns the report (and says each
-    result as it comes, for a traveller watching the terminal)."""
-    prober = Prober(camera, record_s=record_s, wait_s=wait_s, say=say)
+    """Every check on a camera whose session is open; returns the report (and says what it
+    is doing, for a traveller watching the terminal: a path takes some seconds)."""
+    prober = Prober(camera, record_s=record_s, wait_s=wait_s)
     facts: BodyFacts = camera.facts()
     report = ProbeReport(port, facts)
     prober.identity(report)
     say(f"camera: {facts.model} firmware {facts.firmware or '?'} serial {facts.serial or '?'}; "
         f"battery {report.battery or '?'}; card {report.card or '?'}")
     for path in TRIGGER_PATHS:
+        if try_record and path in paths:
+            say(f"trying {path}…")
         if not try_record or path not in paths:
             result = PathResult(path, "not-tried", "not asked for")
         elif path == "usb":
@@ -310,9 +310,9 @@ def run_probe(camera: Any, port: str, *, try_record: bool = True,
         else:
             result = prober.try_presses(
                 path, wired, True, "no GPIO to drive the N3 optocoupler on this machine")
-        say(f"  {result.path:15} {result.outcome:12} {result.detail}")
         report.paths.append(result)
     if check_views:
+        say("checking live view, magnified view, lens drive…")
         report.views = prober.views()
     report.verdict, report.verdict_line, report.config_lines = decide(facts, report.paths)
     return report
