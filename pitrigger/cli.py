@@ -10,6 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+# The trigger names are a plain tuple (no imports behind them): cheap for every subcommand.
+from pitrigger.names import TRIGGERS
+
+TRIGGER_PATHS = TRIGGERS[:-1]  # "auto" is a choice among paths, not one to try
+
 
 def _run(args: argparse.Namespace) -> int:
     from pitrigger.service import main_run
@@ -38,7 +43,18 @@ def _demo(args: argparse.Namespace) -> int:
 def _probe(args: argparse.Namespace) -> int:
     from pitrigger.probe import main_probe
 
-    return main_probe(args.config, args.port, try_record=not args.no_record)
+    return main_probe(args.config, args.port, try_record=not args.no_record,
+                      out_dir=args.out, stop_service=args.stop_service,
+                      paths=args.paths.split(",") if args.paths else TRIGGER_PATHS,
+                      record_s=args.clip_seconds)
+
+
+def _paths(text: str) -> str:
+    unknown = [p for p in text.split(",") if p not in TRIGGER_PATHS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown trigger path(s) {', '.join(unknown)}; choose from {', '.join(TRIGGER_PATHS)}")
+    return text
 
 
 def _journal(args: argparse.Namespace) -> int:
@@ -101,10 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="WHEN", help="30m, 2h, 1d, HH:MM or an ISO date/time")
     p.add_argument("--json", action="store_true", help="one JSON object per row")
 
-    p = add("probe", _probe, "report what the attached camera supports and try a short clip")
+    p = add("probe", _probe, "the pre-trip check: which trigger paths work on this camera, "
+                             "one verdict line, the config lines to paste (exit codes: "
+                             "docs/remote-movie.md)")
     p.add_argument("--config", metavar="PATH")
     p.add_argument("--port", metavar="PORT", help="camera port, overrides the config")
-    p.add_argument("--no-record", action="store_true", help="only list widgets, do not record")
+    p.add_argument("--no-record", action="store_true",
+                   help="only report the body, do not try any trigger path")
+    p.add_argument("--paths", metavar="LIST", type=_paths,
+                   help=f"comma-separated trigger paths to try (default: all of "
+                        f"{','.join(TRIGGER_PATHS)})")
+    p.add_argument("--clip-seconds", type=float, default=2.0, metavar="S",
+                   help="length of each test clip (default 2)")
+    p.add_argument("--out", metavar="DIR",
+                   help="where to write the report (default: [camera] probe_dir)")
+    p.add_argument("--stop-service", action="store_true",
+                   help="stop the pitrigger service for the probe, start it again after")
     return parser
 
 

@@ -58,6 +58,7 @@ from pitrigger.messages import (
     ClipSaved,
     Command,
     CommandFailed,
+    CommandSent,
     Cue,
     Effect,
     PowerOff,
@@ -80,6 +81,7 @@ __all__ = [
     "ClipSaved",
     "Command",
     "CommandFailed",
+    "CommandSent",
     "Cue",
     "Effect",
     "Input",
@@ -109,6 +111,7 @@ class Input(StrEnum):
     # Camera reports.
     CONNECTED_IDLE = "connected, idle"
     CONNECTED_RECORDING = "connected, recording"
+    CONNECTED_UNCONFIRMED = "connected, cannot tell"  # a body that cannot report recording
     REPORTS_RECORDING = "reports Card"
     REPORTS_STOPPED = "reports None"
     CLIP_SAVED = "clip saved"
@@ -118,6 +121,10 @@ class Input(StrEnum):
     FAILED_REFUSED = "refused"
     FAILED_LOST = "command lost"
     STALE_FAILURE = "stale failure"
+    # An unconfirmed trigger (usb-half-press, wired) did its part; nothing confirms it.
+    SENT_START = "start sent"
+    SENT_STOP = "stop sent"
+    CANNOT_TELL = "sync: cannot tell"
     LOST = "camera lost"
     # Timers.
     CONFIRM_TIMEOUT = "confirm timeout"
@@ -196,7 +203,10 @@ class RecordingController:
         self._start_after_still = False  # ... and record again once the still is taken
         self.state = State.NO_CAMERA
         self.pending = Pending.NOTHING
-        self._believed_recording = False  # last state the camera confirmed
+        self._believed_recording = False  # last state the camera confirmed (or see below)
+        # False while the belief is only what an unconfirmed trigger sent: a status hold
+        # then answers `sent`, never `recording` or `ready`.
+        self._belief_confirmed = True
         self._command_id = 0
         self._command: Command | None = None
         self._timer: tuple[float, Input] | None = None
@@ -254,6 +264,8 @@ class RecordingController:
     def camera(self, report: CameraReport, now: float) -> list[Effect]:
         """The camera adapter reported something."""
         match report:
+            case CameraConnected(confirms=False):
+                kind = Input.CONNECTED_UNCONFIRMED
             case CameraConnected(recording=recording):
                 kind = Input.CONNECTED_RECORDING if recording else Input.CONNECTED_IDLE
             case CameraState(recording=recording):
@@ -265,6 +277,12 @@ class RecordingController:
                     kind = {"busy": Input.FAILED_BUSY, "refused": Input.FAILED_REFUSED,
                             "timeout": Input.CONFIRM_TIMEOUT,
                             "lost": Input.FAILED_LOST}[failure]
+            case CommandSent(id=cid, action=action):
+                if self._command is None or cid != self._command.id:
+                    kind = Input.STALE_FAILURE
+                else:
+                    kind = {"start": Input.SENT_START, "stop": Input.SENT_STOP,
+                            "sync": Input.CANNOT_TELL}[action]
             case CameraLost():
                 kind = Input.LOST
             case ClipSaved():
@@ -317,9 +335,15 @@ class RecordingController:
                       "sync": State.SYNCING, "still": State.SHOOTING}[action]
         return [self._command, *self._enter(next_state, f"{action} sent")]
 
-    def _settle(self, recording: bool, why: str, now: float) -> list[Effect]:
-        """The camera reports a settled state: adopt it, cue a change, replay what waits."""
-        changed = recording != self._believed_recording
+    def _settle(self, recording: bool, why: str, now: float, *,
+                confirmed: bool = False) -> list[Effect]:
+        """The camera reports a settled state: adopt it, cue a change, replay what waits.
+
+        ``confirmed``: cue it even if the belief already said so — until now the belief was
+        only what an unconfirmed trigger sent, and this is the camera's own word.
+        """
+        changed = recording != self._believed_recording or confirmed
+        self._belief_confirmed = True
         succeeded = self._command is not None and self._command.action == (
             "start" if recording else "stop")
         self._believed_recording = recording
@@ -395,6 +419,8 @@ class RecordingController:
             return "no-camera"
         if self.state is State.POWERING_OFF:
             return "power-off"
+        if not self._belief_confirmed:
+            return "sent"  # believed from what was sent; the camera never confirmed it
         return "recording" if self._believed_recording else "ready"
 
     def _enter(self, new: State, why: str) -> list[Effect]:
@@ -427,7 +453,8 @@ def _cue(name: str) -> Handler:
 
 def _status(c: C, now: float, payload: object) -> list[Effect]:
     cue = c._status_cue()
-    if cue in ("no-camera", "power-off"):
+    if cue in ("no-camera", "power-off", "sent"):
+        # No camera, shutting down, or a belief the camera never confirmed: no numbers.
         return [Cue(cue)]
     # Recording or not, the minutes, a warning: one answer (pitrigger.status_code).
     return [StatusAnswer(c.day.status(now, c.believed_recording))]
@@ -485,6 +512,7 @@ def _adopt(c: C, now: float, payload: object) -> list[Effect]:
     """A camera session opened: adopt what the camera reports, cue it once, replay a stop."""
     assert isinstance(payload, CameraConnected)
     c._believed_recording = payload.recording
+    c._belief_confirmed = True
     c._command, c._timer = None, None
     if c.pending is not Pending.STOP:
         c.pending = Pending.NOTHING
@@ -642,6 +670,8 @@ def _lost(c: C, now: float, payload: object) -> list[Effect]:
 
 
 def _stale(c: C, now: float, payload: object) -> list[Effect]:
+    if isinstance(payload, CommandSent):
+        return [Record("stale-sent", {"id": payload.id, "action": payload.action})]
     assert isinstance(payload, CommandFailed)
     return [Record("stale-failure", {"id": payload.id, "kind": payload.kind})]
 
@@ -656,6 +686,75 @@ def _power_off_came_back(c: C, now: float, payload: object) -> list[Effect]:
 def _internal_error_resync(c: C, now: float, payload: object) -> list[Effect]:
     c.pending = Pending.NOTHING
     return [Cue("error"), *c._send("sync", now)]
+
+
+def _sent(c: C, now: float, payload: object) -> list[Effect]:
+    """An unconfirmed trigger did its part: believe what was sent (the next press toggles
+    from there), cue `sent` — never `recording`/`stopped` — and replay what waits."""
+    recording = c.state is State.STARTING
+    c._believed_recording = recording
+    c._belief_confirmed = False
+    c._command, c._timer = None, None
+    c._busy_streak = 0
+    new = State.RECORDING_UNCONFIRMED if recording else State.IDLE_UNCONFIRMED
+    out = [Cue("sent"), *c._enter(new, f"{'start' if recording else 'stop'} sent, "
+                                       "camera cannot confirm")]
+    return out + c._replay_pending(now)
+
+
+def _cannot_tell(c: C, now: float, payload: object) -> list[Effect]:
+    """A sync on a body that cannot report recording: keep the belief, now unconfirmed (a
+    timed-out press may have reached the camera after all). The failure was cued already."""
+    c._belief_confirmed = False
+    c._command, c._timer = None, None
+    c.pending = Pending.NOTHING
+    new = State.RECORDING_UNCONFIRMED if c._believed_recording else State.IDLE_UNCONFIRMED
+    return c._enter(new, "camera cannot tell")
+
+
+def _adopt_unconfirmed(c: C, now: float, payload: object) -> list[Effect]:
+    """A session opened on a body that cannot say whether it records: keep the belief (what
+    was last sent), unconfirmed.
+
+    A stop pressed meanwhile is *not* carried out: with Magic Lantern's REC key a stop is the
+    same half-press as a start, and whether the camera still records is unknown, so a blind
+    stop could start a clip. The user presses again, knowingly.
+    """
+    assert isinstance(payload, CameraConnected)
+    c._belief_confirmed = False
+    c._command, c._timer = None, None
+    out: list[Effect] = []
+    if payload.model:
+        out.append(Record("camera", {"model": payload.model}))
+    if c.pending is Pending.STOP:
+        out.append(Record("pending-dropped", {
+            "pending": c.pending.value,
+            "why": "a half-press toggles and the camera's state is unknown"}))
+    c.pending = Pending.NOTHING
+    if c._believed_recording:
+        return [Cue("sent"), *out, *c._enter(State.RECORDING_UNCONFIRMED,
+                                             "connected, cannot tell")]
+    # `ready`: connected. Whether it records cannot be known; a status hold says `sent`.
+    return [Cue("ready"), *out, *c._enter(State.IDLE_UNCONFIRMED, "connected, cannot tell")]
+
+
+def _settle_confirmed(recording: bool) -> Handler:
+    def confirm(c: C, now: float, payload: object) -> list[Effect]:
+        return c._settle(recording, f"camera reports {'Card' if recording else 'None'} "
+                                    f"({getattr(payload, 'source', '?')})", now,
+                         confirmed=True)
+
+    confirm.__name__ = f"confirm {'recording' if recording else 'stopped'}"
+    return confirm
+
+
+def _clip_ends_unconfirmed(c: C, now: float, payload: object) -> list[Effect]:
+    """A new movie on the card: the camera's own word that the recording ended."""
+    assert isinstance(payload, ClipSaved)
+    out: list[Effect] = [Record("clip", {"path": payload.path})]
+    if not payload.path.upper().endswith(".MOV"):
+        return out  # a still is no news about the movie
+    return out + c._settle(False, "a new .MOV: the recording ended", now, confirmed=True)
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -691,15 +790,28 @@ def _actions_in_flight() -> dict[Input, Row]:
     }
 
 
+# Answers of an unconfirmed trigger that only come for a command in flight (the controller
+# maps any other to a stale failure); elsewhere they are journaled.
+_NOT_IN_FLIGHT_SENT: dict[Input, Row] = {
+    Input.SENT_START: Row(_stale, frozenset(), "journal"),
+    Input.SENT_STOP: Row(_stale, frozenset(), "journal"),
+    Input.CANNOT_TELL: Row(_stale, frozenset(), "journal"),
+}
+
+
 def _camera_common(lost_says: str = "camera lost") -> dict[Input, Row]:
     """Rows every connected state shares."""
     return {
         I.CONNECTED_IDLE: _row(_adopt, "reconnected: adopt idle", S.IDLE),
         I.CONNECTED_RECORDING: _row(_adopt, "reconnected: adopt recording", S.RECORDING),
+        I.CONNECTED_UNCONFIRMED: _row(_adopt_unconfirmed, "reconnected, cannot tell: keep "
+                                      "the belief, unconfirmed", S.RECORDING_UNCONFIRMED,
+                                      S.IDLE_UNCONFIRMED),
         I.CLIP_SAVED: _row(_clip, "journal the clip; a still's file cues still"),
         I.SUPPLY_READ: _row(_supply, "cue low-card / low-battery once per threshold"),
         I.STILL_RELEASED: _row(_stale_still, "journal"),
         I.STALE_FAILURE: _row(_stale, "journal a failure of an older command"),
+        **_NOT_IN_FLIGHT_SENT,
         I.LOST: _row(_lost, lost_says, S.NO_CAMERA),
         I.FAILED_LOST: _row(_lost, "command lost with the camera", S.NO_CAMERA),
         I.POWER_OFF_TIMEOUT: _IGNORE,
@@ -721,11 +833,15 @@ def _in_flight(state: State) -> dict[Input, Row]:
         rows[I.REPORTS_RECORDING] = _row(_settle_recording, "camera reports Card: cue it",
                                          S.RECORDING)
         rows[I.REPORTS_STOPPED] = _row(_nothing, "an older report: wait for Card")
+        rows[I.SENT_START] = _row(_sent, "sent, the camera cannot confirm: cue sent, believe "
+                                  "it", S.RECORDING_UNCONFIRMED)
     elif state is S.STOPPING:
-        rows[I.REPORTS_STOPPED] = _row(_settle_stopped, "camera reports None: cue it "
-                                       "(stop-shoot-restart: release the still)",
-                                       S.IDLE, S.SHOOTING)
+        rows[I.REPORTS_STOPPED] = _row(_settle_stopped, "camera reports None (or a new "
+                                       ".MOV): cue it (stop-shoot-restart: release the "
+                                       "still)", S.IDLE, S.SHOOTING)
         rows[I.REPORTS_RECORDING] = _row(_nothing, "an older report: wait for None")
+        rows[I.SENT_STOP] = _row(_sent, "sent, no new .MOV: cue sent, believe it",
+                                 S.IDLE_UNCONFIRMED)
     elif state is S.SHOOTING:
         rows[I.STILL_RELEASED] = _row(_still_released, "released: idle (stop-shoot-restart: "
                                       "start again; else replay a press)",
@@ -741,7 +857,45 @@ def _in_flight(state: State) -> dict[Input, Row]:
         sync_failed = _row(_sync_failed, "sync failed: treat as lost", S.NO_CAMERA)
         rows |= {I.FAILED_BUSY: sync_failed, I.FAILED_REFUSED: sync_failed,
                  I.CONFIRM_TIMEOUT: sync_failed}
+        rows[I.CANNOT_TELL] = _row(_cannot_tell, "the body cannot tell: keep the belief, "
+                                   "unconfirmed", S.RECORDING_UNCONFIRMED, S.IDLE_UNCONFIRMED)
     return rows
+
+
+def _unconfirmed(recording: bool) -> dict[Input, Row]:
+    """Rows of RECORDING_UNCONFIRMED / IDLE_UNCONFIRMED: settled on what an unconfirmed
+    trigger sent. A press acts at once; status answers `sent`; the camera's own word (a
+    0xD1B8 report, a new .MOV) confirms and is cued."""
+    if recording:
+        actions = {
+            I.TOGGLE: _row(_stop, "stop recording", S.STOPPING),
+            I.START: _row(_cue("sent"), "believed recording already (unconfirmed): cue sent"),
+            I.STOP: _row(_stop, "stop recording", S.STOPPING),
+            I.POWER_OFF: _row(_stop_then_power_off, "stop the clip, then power off",
+                              S.STOPPING),
+        }
+    else:
+        actions = {
+            I.TOGGLE: _row(_start, "start recording", S.STARTING),
+            I.START: _row(_start, "start recording", S.STARTING),
+            I.STOP: _row(_cue("sent"), "believed stopped already (unconfirmed): cue sent"),
+            I.POWER_OFF: _row(_power_off, "power off", S.POWERING_OFF),
+        }
+    return {
+        **actions,
+        I.STATUS: _row(_status, "cue sent: unconfirmed"),
+        I.STILL: _row(_still_not_now, "cue refused: the camera's state is not confirmed"),
+        I.LIMIT_SOON: _IGNORE,
+        I.NOTHING: _IGNORE,
+        **_no_command_in_flight(),
+        **_camera_common(),
+        I.CLIP_SAVED: _row(_clip_ends_unconfirmed, "a new .MOV: the recording ended, cue "
+                           "stopped", S.IDLE),
+        I.REPORTS_RECORDING: _row(_settle_confirmed(True), "the camera confirms Card: cue "
+                                  "recording", S.RECORDING),
+        I.REPORTS_STOPPED: _row(_settle_confirmed(False), "the camera confirms None: cue "
+                                "stopped", S.IDLE),
+    }
 
 
 TABLE: dict[State, dict[Input, Row]] = {
@@ -755,6 +909,10 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.CONNECTED_IDLE: _row(_adopt, "connected, camera idle: cue ready", S.IDLE),
         I.CONNECTED_RECORDING: _row(_adopt, "connected, camera recording: cue recording "
                                     "(or carry out a stop pressed meanwhile)", S.RECORDING),
+        I.CONNECTED_UNCONFIRMED: _row(_adopt_unconfirmed, "connected, cannot tell: keep the "
+                                      "belief, unconfirmed (a blind stop is never replayed)",
+                                      S.RECORDING_UNCONFIRMED, S.IDLE_UNCONFIRMED),
+        **_NOT_IN_FLIGHT_SENT,
         I.REPORTS_RECORDING: _row(_answered_after_all, "a late answer: adopt recording",
                                   S.RECORDING),
         I.REPORTS_STOPPED: _row(_answered_after_all, "a late answer: adopt idle", S.IDLE),
@@ -807,6 +965,8 @@ TABLE: dict[State, dict[Input, Row]] = {
     S.STOPPING: _in_flight(S.STOPPING),
     S.SYNCING: _in_flight(S.SYNCING),
     S.SHOOTING: _in_flight(S.SHOOTING),
+    S.RECORDING_UNCONFIRMED: _unconfirmed(recording=True),
+    S.IDLE_UNCONFIRMED: _unconfirmed(recording=False),
     S.POWERING_OFF: {
         I.TOGGLE: _row(_cue("power-off"), "still shutting down: cue power-off"),
         I.START: _row(_cue("power-off"), "still shutting down: cue power-off"),
@@ -816,6 +976,8 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.NOTHING: _IGNORE,
         I.CONNECTED_IDLE: _IGNORE,
         I.CONNECTED_RECORDING: _IGNORE,
+        I.CONNECTED_UNCONFIRMED: _IGNORE,
+        **_NOT_IN_FLIGHT_SENT,
         I.REPORTS_RECORDING: _IGNORE,
         I.REPORTS_STOPPED: _IGNORE,
         I.CLIP_SAVED: _row(_clip, "journal the clip"),
@@ -850,7 +1012,8 @@ def state_diagram() -> str:
     own row (STARTING --> RECORDING, then RECORDING --> STOPPING).
     """
     shared = {I.LOST.value, I.FAILED_LOST.value, I.CONNECTED_IDLE.value,
-              I.CONNECTED_RECORDING.value, I.INTERNAL_ERROR.value}
+              I.CONNECTED_RECORDING.value, I.CONNECTED_UNCONFIRMED.value,
+              I.INTERNAL_ERROR.value}
     lines = ["stateDiagram-v2", f"    [*] --> {S.NO_CAMERA.name}"]
     for (src, dst), inputs in TRANSITIONS.items():
         own = [i for i in inputs if i not in shared or src is S.NO_CAMERA]
@@ -859,7 +1022,8 @@ def state_diagram() -> str:
     lines.append(f"    note right of {S.NO_CAMERA.name}: every state but POWERING_OFF --> "
                  f"{S.NO_CAMERA.name} when the camera is lost")
     lines.append(f"    note left of {S.SYNCING.name}: every connected state --> SYNCING on "
-                 "an internal error; --> IDLE / RECORDING when the camera reconnects")
+                 "an internal error; --> IDLE / RECORDING when the camera reconnects (--> "
+                 "the unconfirmed states when it cannot tell)")
     return "\n".join(lines)
 
 

@@ -49,6 +49,7 @@ from pitrigger.messages import (
 from pitrigger.motors import HapticSink
 from pitrigger.names import REFUSALS, State
 from pitrigger.sdnotify import Notifier
+from pitrigger.triggers import TriggerSelector
 
 log = logging.getLogger("pitrigger")
 
@@ -89,6 +90,7 @@ class Daemon:
         startup_problem: str | None = None,
         reload: Callable[[], Config] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        triggers: TriggerSelector | None = None,
     ) -> None:
         self.config = config
         self.button = button
@@ -120,9 +122,12 @@ class Daemon:
             kick_s=config.haptics.kick_ms / 1000 if config.haptics.pwm else 0.0,
             min_gap_s=config.haptics.min_gap_ms / 1000,
         )
+        # How a press reaches the camera ([camera] trigger), chosen on every connection.
+        self.triggers = triggers if triggers is not None else TriggerSelector.from_config(config)
         self.worker = CameraWorker(
             camera,
             lambda report: self.inbox.put(FromCamera(report)),
+            triggers=self.triggers,
             busy_retry_s=config.camera.busy_retry_s,
             confirm_s=min(2.0, config.camera.confirm_timeout_s / 2),
             poll_interval_s=config.camera.poll_interval_s,
@@ -166,9 +171,14 @@ class Daemon:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self) -> int:
-        log.info("starting: camera %s on %s, button %s, haptics %s",
+        log.info("starting: camera %s on %s (trigger %s), button %s, haptics %s",
                  self.config.camera.backend, self.config.camera.port,
-                 self.config.button.source, self.config.haptics.sink)
+                 self.config.camera.trigger, self.config.button.source,
+                 self.config.haptics.sink)
+        if self.config.camera.trigger == "usb-half-press":
+            log.warning("trigger usb-half-press is UNPROVEN on a real body (Magic Lantern's REC "
+                        "key may not see a USB half-press): run `pitrigger probe` before a "
+                        "shoot; starts cue 'sent', never 'recording'")
         self.journal.write("start", {"pid": os.getpid()})
         if self.startup_problem:
             self._apply([Cue("error"), Record("config-error", {"problem": self.startup_problem})],
@@ -261,7 +271,7 @@ class Daemon:
             self._records.append(Record("reload", {"ok": False, "problem": str(exc)[:2000]}))
             self.haptics.play("error", now)
             return
-        restart_needed = [name for name in ("button", "camera", "journal") if
+        restart_needed = [name for name in ("button", "camera", "wired", "journal") if
                           getattr(config, name) != getattr(self.config, name)]
         if config.haptics.sink != self.config.haptics.sink or \
                 config.haptics.pin != self.config.haptics.pin:
@@ -394,8 +404,9 @@ class Daemon:
             # start adopts it (stopping it here would cut a clip on every restart).
             log.info("stopping (%s): camera %s%s", self.shutdown_why or "loop ended",
                      state.value, ", clip left running" if recording else "")
+            # The triggers after the worker: a wired trigger lets go of its pins (lines open).
             for step in (self.button.close, lambda: self.worker.stop(WORKER_JOIN_S),
-                         self.sink.close):
+                         self.triggers.close, self.sink.close):
                 try:
                     step()
                 except Exception:

@@ -113,6 +113,8 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "low-battery": Pattern((80, 120, 250, 120, 80)),  # dit-dah-dit: battery running out
     "heat": Pattern((250, 120, 250, 120, 80)),  # dah-dah-dit: the camera stopped, too hot
     "still": Pattern((250,)),  # one dah: a still photo was taken
+    # dit-dah: sent, but the camera cannot confirm it (half-press / wired trigger paths).
+    "sent": Pattern((80, 150, 250)),
 }
 
 

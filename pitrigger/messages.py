@@ -21,10 +21,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class CameraConnected:
-    """The camera session is open; ``recording`` is what the camera reports now."""
+    """The camera session is open; ``recording`` is what the camera reports now.
+
+    ``confirms`` is false when nothing this body reports can tell whether it records (no
+    0xD1B8, and a half-press or wired trigger): ``recording`` is then no knowledge.
+    """
 
     recording: bool
     model: str = ""
+    confirms: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,16 @@ class CommandFailed:
     kind: FailureKind
     detail: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSent:
+    """Command ``id`` was carried out by a trigger whose effect the camera cannot confirm
+    (a half-press or a wired pulse): believe it, but say it is unconfirmed (cue ``sent``).
+    For ``sync``: the body cannot report its recording state at all."""
+
+    id: int
+    action: Literal["start", "stop", "sync"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +106,8 @@ class CopyReport:
     progress: CopyProgress
 
 
-CameraReport = (CameraConnected | CameraState | CommandFailed | CameraLost | ClipSaved
-                | SupplyReport | StillResult)
+CameraReport = (CameraConnected | CameraState | CommandFailed | CommandSent | CameraLost
+                | ClipSaved | SupplyReport | StillResult)
 
 
 # --- effects (controller -> edge) ---------------------------------------------------------
@@ -190,6 +205,7 @@ __all__ = [
     "ClipSaved",
     "Command",
     "CommandFailed",
+    "CommandSent",
     "CopyReport",
     "Cue",
     "Edge",

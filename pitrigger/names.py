@@ -47,7 +47,12 @@ CUES: tuple[str, ...] = (
     "low-battery",
     "heat",
     "still",
+    "sent",
 )
+
+#: How a start/stop reaches the camera: ``[camera] trigger`` (see :mod:`pitrigger.triggers`).
+#: ``auto`` comes last: it picks one of the others for the body that is attached.
+TRIGGERS: tuple[str, ...] = ("usb", "usb-half-press", "wired", "auto")
 
 
 #: Why a body refused a command for good (``refused`` cue), and what the user must fix.
@@ -63,6 +68,10 @@ REFUSALS: dict[str, str] = {
         "the body answered busy to several presses in a row: it may be writing, in a menu "
         "or in playback; check the body, then `pitrigger probe`"
     ),
+    "no-trigger-path": (
+        "no trigger path works on this body ([camera] trigger = \"auto\" found no 0xD1B8 and "
+        "no path proved by `pitrigger probe`): run the probe, or set the trigger"
+    ),
     "unknown": "the body refused without saying why: run `pitrigger probe`",
 }
 
@@ -77,7 +86,11 @@ class State(StrEnum):
     STOPPING = "stopping"
     SYNCING = "syncing"  # a command failed or timed out: waiting for the camera's real state
     SHOOTING = "shooting"  # a still release in flight (EOS remote release)
+    # A half-press / wired trigger was sent and nothing the camera reports confirms it: the
+    # belief follows what was sent, and the motor says `sent`, never `recording`/`stopped`.
+    RECORDING_UNCONFIRMED = "recording-unconfirmed"
+    IDLE_UNCONFIRMED = "idle-unconfirmed"
     POWERING_OFF = "powering-off"
 
 
-__all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "REFUSALS", "State"]
+__all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "REFUSALS", "TRIGGERS", "State"]

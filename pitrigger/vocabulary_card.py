@@ -42,6 +42,7 @@ CUE_GUIDE: dict[str, tuple[str, str]] = {
     "low-battery": ("Battery low (after stopped: empty).", "Change the battery soon."),
     "heat": ("After stopped: camera too hot.", "Let it cool, out of the sun."),
     "still": ("A still photo was taken.", "Nothing."),
+    "sent": ("Sent; the camera cannot confirm.", "Look at the camera if it matters."),
 }
 
 _WIDTH_MM = 105.0

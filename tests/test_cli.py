@@ -77,18 +77,29 @@ def test_haptics_rejects_an_unknown_pattern(tmp_path: Path) -> None:
     assert "recoding" in result.stderr and "recording" in result.stderr
 
 
-def test_probe_reports_the_virtual_body(virtual_camera) -> None:
-    result = pitrigger("probe", "--port", virtual_camera.port_string)
+def test_probe_reports_the_virtual_body(virtual_camera, tmp_path: Path) -> None:
+    config = tmp_path / "p.toml"
+    config.write_text(f'[camera]\nprobe_dir = "{tmp_path}"\n')
+    result = pitrigger("probe", "--config", str(config), "--port", virtual_camera.port_string,
+                       "--paths", "usb", "--clip-seconds", "0.3")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Canon EOS 5D Mark II" in result.stdout
-    assert "movierecordtarget  present" in result.stdout
-    assert "remote movie: WORKS" in result.stdout
+    assert 'VERDICT: use trigger "usb"' in result.stdout
     assert len(virtual_camera.control.state()["clips"]) == 1
 
 
-def test_probe_on_a_body_without_remote_movie(virtual_camera) -> None:
+def test_probe_on_a_body_without_remote_movie(virtual_camera, tmp_path: Path) -> None:
     virtual_camera.control.inject("refuse_movie", mode="hidden")
-    result = pitrigger("probe", "--port", virtual_camera.port_string)
+    config = tmp_path / "p.toml"
+    config.write_text(f'[camera]\nprobe_dir = "{tmp_path}"\n')
+    result = pitrigger("probe", "--config", str(config), "--port", virtual_camera.port_string,
+                       "--paths", "usb")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "movierecordtarget  absent" in result.stdout
-    assert "does NOT work" in result.stdout
+    assert "movierecordtarget (0xD1B8) no" in result.stdout
+    assert "usb             not-offered" in result.stdout
+
+
+def test_probe_rejects_an_unknown_path() -> None:
+    result = pitrigger("probe", "--paths", "usb,bluetooth")
+    assert result.returncode == 2
+    assert "bluetooth" in result.stderr and "usb-half-press" in result.stderr

@@ -513,7 +513,7 @@ def test_docs_config_md_lists_every_key_and_its_examples_run() -> None:
     ("[actions]\nidel = {}\n", "actions.idel", "unknown key (did you mean 'idle'?)"),
     ("[button]\nxyzzy = 1\n", "button.xyzzy", "unknown key; valid: source, pin, pull_up"),
     ("camra.port = 1\n", "camra", "unknown section (did you mean 'camera'?)"),
-    ('"odd\\u0007key" = 1\n', '"odd\\u0007key"', "unknown section; valid: camera, button, "
+    ('"odd\\u0007key" = 1\n', '"odd\\u0007key"', "unknown section; valid: camera, wired, button, "
      "haptics, gestures, patterns, actions, journal, power, daemon"),
 ])
 def test_unknown_key_messages(text: str, key: str, message: str) -> None:

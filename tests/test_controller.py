@@ -22,6 +22,7 @@ from pitrigger.controller import (
     ClipSaved,
     Command,
     CommandFailed,
+    CommandSent,
     Cue,
     Input,
     Pending,
@@ -256,7 +257,7 @@ def test_start_and_stop_actions_are_idempotent() -> None:
 def test_diagram_draws_every_move_but_the_shared_ones_in_its_notes() -> None:
     diagram = state_diagram()
     shared = {"camera lost", "command lost", "connected, idle", "connected, recording",
-              "internal error"}
+              "connected, cannot tell", "internal error"}
     for (src, dst), inputs in TRANSITIONS.items():
         if src is State.NO_CAMERA or set(inputs) - shared:
             assert f"    {src.name} --> {dst.name}: " in diagram, (src, dst)
@@ -413,6 +414,10 @@ def _payload(kind: Input, c: RecordingController) -> object:
     return {
         Input.CONNECTED_IDLE: CameraConnected(False, "Canon EOS 5D Mark II"),
         Input.CONNECTED_RECORDING: CameraConnected(True),
+        Input.CONNECTED_UNCONFIRMED: CameraConnected(False, confirms=False),
+        Input.SENT_START: CommandSent(cid, "start"),
+        Input.SENT_STOP: CommandSent(cid, "stop"),
+        Input.CANNOT_TELL: CommandSent(cid, "sync"),
         Input.REPORTS_RECORDING: CameraState(True),
         Input.REPORTS_STOPPED: CameraState(False),
         Input.CLIP_SAVED: ClipSaved("/DCIM/100EOS5D/MVI_0001.MOV"),
@@ -440,10 +445,16 @@ def _reach(state: State, pending: Pending = Pending.NOTHING) -> RecordingControl
         State.SYNCING: [CameraConnected(False), "press", "timeout"],
         State.POWERING_OFF: [CameraConnected(False), "very-long-hold"],
         State.SHOOTING: [CameraConnected(False), "double"],
+        State.RECORDING_UNCONFIRMED: [CameraConnected(False, confirms=False), "press",
+                                      "sent"],
+        State.IDLE_UNCONFIRMED: [CameraConnected(False, confirms=False)],
     }
     for step in path[state]:
         if step == "timeout":
             c.advance(c.next_deadline() or 0.0)
+        elif step == "sent":
+            assert c._command is not None
+            c.camera(CommandSent(c._command.id, c._command.action), 1.5)
         elif isinstance(step, str):
             c.gesture(step, 1.0)
         else:
@@ -476,7 +487,10 @@ def test_every_input_in_every_state_is_answered_by_its_row(state: State, kind: I
         assert kind in (Input.REPORTS_RECORDING, Input.CONNECTED_RECORDING, Input.START,
                         Input.STATUS)
     if "stopped" in names:
-        assert kind is Input.REPORTS_STOPPED
+        # ...or of a new .MOV, when only an unconfirmed trigger's belief said it recorded.
+        assert kind is Input.REPORTS_STOPPED or (
+            kind is Input.CLIP_SAVED and state in (State.RECORDING_UNCONFIRMED,
+                                                   State.IDLE_UNCONFIRMED))
 
 
 def test_a_move_that_the_row_does_not_list_is_refused() -> None:

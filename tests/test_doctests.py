@@ -19,6 +19,7 @@ MODULES = [
     "pitrigger.buttons",
     "pitrigger.motors",
     "pitrigger.journal",
+    "pitrigger.triggers",
 ]
 
 

@@ -36,6 +36,7 @@ import gphoto2 as gp
 
 from pitrigger.cameras import CameraBusy, CameraError, CameraGone, CameraRefused
 from pitrigger.messages import CameraConnected, CameraState, ClipSaved
+from pitrigger.triggers import BodyFacts
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ OUTPUT_WIDGET = "output"  # EVFOutputDevice 0xD1B0: "viewfinder" always reads 0 
 BATTERY_WIDGET = "batterylevel"  # EOS BatteryPower 0xD111, as libgphoto2 names it
 LOW_BATTERY_VALUES = {"low", "0%", "empty"}
 CARD_FULL_KB = 16 * 1024  # under ~3 s of 1080p at the 5D2's ~5.97 MB/s
+# EOS remote release (RemoteReleaseOn 0x9128 / RemoteReleaseOff 0x9129). libgphoto2 2.5.34
+# offers "Press Half AF" (RemoteReleaseOn(1, 0)); older releases call the same "Press Half".
+REMOTE_RELEASE_WIDGET = "eosremoterelease"
+HALF_PRESS_CHOICES = ("Press Half AF", "Press Half")
+RELEASE_HALF_CHOICE = "Release Half"  # RemoteReleaseOff(1)
 _OUTPUT_EVENT = re.compile(r'd1b0 changed, "output" to "(?P<value>[^"]*)"', re.IGNORECASE)
 # TempStatus (0xD1AB): non-zero while the body shows its temperature warning (whether the
 # 5D Mark II reports it over PTP is unverified; a body that never does simply never warns).
@@ -90,6 +96,7 @@ class Gphoto2Camera:
         self._live_view_on: bool | None = None  # from d1b0 events; None: not known
         self.temperature_warning = False  # the body reported TempStatus != 0
         self._still_target_set = False
+        self._summary: dict[str, str] = {}  # "Model", "Serial Number", "Version" …
 
     def connect(self) -> CameraConnected:
         self.close()
@@ -102,7 +109,9 @@ class Gphoto2Camera:
             raise _translate(exc, f"opening {self.port}", generic_is_gone=True) from exc
         self._camera = camera
         try:
-            model = self._model(camera)
+            self._summary = self._read_summary(camera)
+            model = self._summary.get("Model") or str(camera.get_abilities().model)
+            self._summary.setdefault("Model", model)
             recording = self.read_recording()
         except CameraError:
             self.close()
@@ -110,15 +119,62 @@ class Gphoto2Camera:
         return CameraConnected(recording=recording, model=model)
 
     @staticmethod
-    def _model(camera: gp.Camera) -> str:
-        # Over PTP/IP the abilities say "PTP/IP Camera"; the summary has the body's own name.
+    def _read_summary(camera: gp.Camera) -> dict[str, str]:
+        """The identity lines of libgphoto2's summary (over PTP/IP the abilities only say
+        "PTP/IP Camera"; the summary has the body's own name, serial and firmware)."""
+        fields: dict[str, str] = {}
         try:
-            for line in str(camera.get_summary()).splitlines():
-                if line.startswith("Model:"):
-                    return line.partition(":")[2].strip()
+            text = str(camera.get_summary())
         except gp.GPhoto2Error:
-            pass
-        return str(camera.get_abilities().model)
+            return fields
+        for line in text.splitlines():
+            key, colon, value = line.strip().partition(":")
+            if colon and key in ("Model", "Serial Number", "Version") and key not in fields:
+                fields[key] = value.strip()
+        return fields
+
+    def _has_widget(self, name: str) -> bool:
+        try:
+            self._require().get_single_config(name)
+        except gp.GPhoto2Error as exc:
+            if exc.code in (gp.GP_ERROR_BAD_PARAMETERS, gp.GP_ERROR_NOT_SUPPORTED):
+                return False
+            raise _translate(exc, f"looking for {name}", generic_is_gone=True) from exc
+        return True
+
+    def facts(self) -> BodyFacts:
+        """Who this body is and which movie paths it offers (for ``trigger = "auto"``).
+
+        ``movie_target``: libgphoto2 has the ``movierecordtarget`` widget, i.e. the body
+        reported EVFRecordStatus 0xD1B8 in its events.
+        """
+        return BodyFacts(
+            model=self._summary.get("Model", ""),
+            serial=self._summary.get("Serial Number", ""),
+            firmware=self._summary.get("Version", ""),
+            movie_target=self._has_widget(RECORD_WIDGET),
+            remote_release=self._has_widget(REMOTE_RELEASE_WIDGET),
+        )
+
+    def half_press(self, pressed: bool) -> None:
+        """EOS remote release: half-press the shutter (True) or let it go (False).
+
+        For Magic Lantern's REC key (Movie > REC key: HalfShutter). Whether ML reacts to a
+        USB half-press as to the real key is unproven on a real body.
+        """
+        value = RELEASE_HALF_CHOICE
+        if pressed:
+            try:
+                widget = self._require().get_single_config(REMOTE_RELEASE_WIDGET)
+                choices = set(widget.get_choices())
+            except gp.GPhoto2Error as exc:
+                raise _translate(exc, f"reading {REMOTE_RELEASE_WIDGET}",
+                                 generic_is_gone=False) from exc
+            value = next((c for c in HALF_PRESS_CHOICES if c in choices), "")
+            if not value:
+                raise CameraRefused(f"{REMOTE_RELEASE_WIDGET} offers no half-press "
+                                    f"(choices: {sorted(choices)})")
+        self._set(REMOTE_RELEASE_WIDGET, value)
 
     def _select_port(self, camera: gp.Camera) -> None:
         ports = gp.PortInfoList()
@@ -332,6 +388,7 @@ class Gphoto2Camera:
         self._still_target_set = False
         self._cache_is_ours = False
         self._live_view_on = None
+        self._summary = {}
         self._widgets.clear()
         camera, self._camera = self._camera, None
         if camera is not None:

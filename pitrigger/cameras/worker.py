@@ -23,15 +23,18 @@ from pitrigger.cameras import (
     CameraRefused,
 )
 from pitrigger.messages import (
+    CameraConnected,
     CameraLost,
     CameraReport,
     CameraState,
     ClipSaved,
     Command,
     CommandFailed,
+    CommandSent,
     CopyReport,
     StillResult,
 )
+from pitrigger.triggers import Selection, TriggerSelector, UsbMovieTrigger
 
 if TYPE_CHECKING:
     from pitrigger.camera_jobs import DayJobs
@@ -66,9 +69,13 @@ class CameraWorker:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        triggers: TriggerSelector | None = None,
         jobs: DayJobs | None = None,
     ) -> None:
         self.backend = backend
+        # How a start/stop reaches the camera ([camera] trigger); chosen on every connection.
+        self.triggers = triggers or TriggerSelector("usb", lambda path: UsbMovieTrigger())
+        self.selection: Selection | None = None
         self.jobs = jobs
         self.report = report if jobs is None else self._observed_by(jobs, report)
         self.busy_retry_s = busy_retry_s
@@ -168,10 +175,25 @@ class CameraWorker:
             else:
                 log.debug("still no camera: %s", exc)
             return False
+        try:
+            self.selection = selection = self.triggers.select(self.backend)
+        except CameraError as exc:
+            self.report(CameraLost(f"reading the body's facts: {exc}"))
+            self._lost_reported = True
+            self._close()
+            return False
         self.connected = True
         self._lost_reported = False
         log.info("camera connected (%s), recording=%s", connected.model or "?",
                  connected.recording)
+        if selection.trigger is None:
+            log.error("no trigger path: %s", selection.why)
+        else:
+            log.info("trigger %s", selection.why)
+        if not selection.confirms:
+            # Nothing this body reports tells whether it records: "not recording" is no
+            # knowledge, and the controller must not take it for the camera's word.
+            connected = CameraConnected(connected.recording, connected.model, confirms=False)
         self.report(connected)
         if self.jobs is not None:
             # After the connection's report: "low battery" is said after `ready`.
@@ -202,17 +224,28 @@ class CameraWorker:
         if command.action == "still":
             self._still(command)
             return
+        selection = self.selection
+        confirms = selection is None or selection.confirms
         if command.action == "sync":
             self._forward(self._poll())
+            if not confirms:
+                # Nothing this body reports says whether it records: say so, not "None".
+                self.report(CommandSent(command.id, "sync"))
+                return
             self.report(CameraState(self.backend.read_recording(), "sync"))
             return
+        trigger = selection.trigger if selection is not None else UsbMovieTrigger()
+        if trigger is None:
+            why = selection.why if selection is not None else "no trigger"
+            self.report(CommandFailed(command.id, "refused", why, reason="no-trigger-path"))
+            return
         want = command.action == "start"
-        operation = self.backend.start_recording if want else self.backend.stop_recording
+        press = trigger.start if want else trigger.stop
         give_up = self.clock() + self.busy_retry_s
         wait = 0.02
         while True:
             try:
-                operation()
+                press(self.backend)
                 break
             except CameraBusy as exc:
                 if self.clock() + wait > give_up:
@@ -227,7 +260,33 @@ class CameraWorker:
             except CameraGone as exc:
                 self.report(CommandFailed(command.id, "lost", str(exc)))
                 raise
-        self._confirm(want)
+        if trigger.confirmed_by_camera:
+            self._confirm(want)
+        else:
+            self._confirm_sent(command, want)
+
+    def _confirm_sent(self, command: Command, want: bool) -> None:
+        """After a half-press or wired pulse: what, if anything, the camera confirms.
+
+        A start: nothing can (Magic Lantern reports no 0xD1B8), so it is *sent* at once. A
+        stop: the camera confirms it by adding the new .MOV (or by a 0xD1B8 event, on a body
+        that has one); without either within ``confirm_s`` it too is only *sent*.
+        """
+        if want:
+            self.report(CommandSent(command.id, "start"))
+            return
+        until = self.clock() + self.confirm_s
+        while self.clock() < until:
+            reports = self._poll()
+            self._forward(reports)
+            if any(isinstance(r, CameraState) and not r.recording for r in reports):
+                return
+            if any(isinstance(r, ClipSaved) and r.path.upper().endswith(".MOV")
+                   for r in reports):
+                self.report(CameraState(False, "clip"))  # the finished movie is the proof
+                return
+            time.sleep(0.005)
+        self.report(CommandSent(command.id, "stop"))
 
     def _still(self, command: Command) -> None:
         """Release the shutter; the file's arrival comes as a ClipSaved from the poll."""

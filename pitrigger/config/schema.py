@@ -107,6 +107,10 @@ class CameraConfig(_Section):
                 {"message": f"must be two thresholds, the first above the second, both >= 0 "
                             f"(e.g. [20, 5]); got [{first:g}, {second:g}]"})
         return pair
+    # How a start/stop reaches the camera (pitrigger/triggers.py, docs/remote-movie.md).
+    trigger: Literal["usb", "usb-half-press", "wired", "auto"] = "usb"
+    half_press_ms: int = Field(200, ge=20, le=5000)
+    probe_dir: NonEmptyStr = "/var/lib/pitrigger/probe"
 
     @field_validator("port")
     @classmethod
@@ -126,6 +130,29 @@ class CameraConfig(_Section):
                 "reconnect_min_s": f"must be at most reconnect_max_s ({self.reconnect_max_s})",
             })
         return self
+
+
+class WiredConfig(_Section):
+    """GPIO → optocoupler → the N3 remote port's focus (and shutter) line."""
+
+    focus_pin: Pin = 22
+    shutter_pin: Pin = 27
+    line: Literal["focus", "shutter"] = "focus"
+    press_ms: int = Field(200, ge=20, le=5000)
+    focus_lead_ms: int = Field(150, ge=0, le=2000)
+
+    @model_validator(mode="after")
+    def _check(self) -> WiredConfig:
+        if self.line == "shutter" and self.shutter_pin == self.focus_pin:
+            raise _cross({
+                "shutter_pin": f"must differ from focus_pin (both {self.focus_pin})",
+                "focus_pin": f"must differ from shutter_pin (both {self.focus_pin})",
+            })
+        return self
+
+    def pins(self) -> tuple[int, ...]:
+        """The pins a wired press drives (the shutter pin only for a full press)."""
+        return (self.focus_pin,) if self.line == "focus" else (self.focus_pin, self.shutter_pin)
 
 
 class ButtonConfig(_Section):
@@ -203,6 +230,7 @@ class PatternConfig(_Section):
 PatternName = Literal[
     "ready", "recording", "stopped", "error", "no-camera", "busy", "refused", "tick",
     "power-off", "limit-soon", "restarted", "low-card", "low-battery", "heat", "still",
+    "sent",
 ]
 Action = Literal[
     "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "still",
@@ -281,6 +309,7 @@ class Config(_Section):
     """
 
     camera: CameraConfig = Field(default_factory=CameraConfig)
+    wired: WiredConfig = Field(default_factory=WiredConfig)
     button: ButtonConfig = Field(default_factory=ButtonConfig)
     haptics: HapticsConfig = Field(default_factory=HapticsConfig)
     gestures: GesturesConfig = Field(default_factory=GesturesConfig)
@@ -307,6 +336,19 @@ class Config(_Section):
                     "patterns.recording": f"feels the same as {name!r} (same steps_ms); "
                                           "'recording' must be unlike every other pattern",
                 })
+        if self.camera.trigger in ("wired", "auto"):
+            # Only a trigger that may press the wire claims its pins. Any source/sink but the
+            # terminal holds its pin.
+            taken = {"button.pin": None if self.button.source == "terminal" else self.button.pin,
+                     "haptics.pin": None if self.haptics.sink == "terminal" else self.haptics.pin}
+            for pin_key, pin in zip(("focus_pin", "shutter_pin"), self.wired.pins(),
+                                    strict=False):
+                for other, taken_pin in taken.items():
+                    if pin == taken_pin:
+                        raise _cross({
+                            f"wired.{pin_key}": f"must differ from {other} (both {pin})",
+                            other: f"must differ from wired.{pin_key} (both {pin})",
+                        })
         if self.button.source == "gpio" and self.haptics.sink == "gpio" \
                 and self.button.pin == self.haptics.pin:
             pin = self.button.pin
