@@ -2,7 +2,7 @@
 
 The clip-cap and supply bookkeeping (:class:`~pitrigger.day.DayKeeper`), the status answer's
 shape, and the camera worker's background jobs (:class:`~pitrigger.camera_jobs.DayJobs`,
-with a :class:`~pitrigger.copier.ClipCopier` when ``copy_clips`` is on).
+with a :class:`~pitrigger.copier.ClipCopier` when ``[backup] enabled`` is on).
 """
 
 from __future__ import annotations
@@ -58,12 +58,12 @@ def make_day_jobs(config: Config, camera: CameraBackend, report: Any) -> DayJobs
 
     settings = config.camera
     copier = None
-    if settings.copy_clips and hasattr(camera, "read_file"):
+    if config.backup.enabled and hasattr(camera, "read_file"):
         copier = ClipCopier(
             camera,  # type: ignore[arg-type]  # checked: it reads files
-            settings.copy_dir,
-            chunk_bytes=settings.copy_chunk_kib * 1024,
-            reserve_bytes=settings.copy_reserve_mib * 1024 * 1024,
+            config.backup.dir,
+            chunk_bytes=config.backup.chunk_kib * 1024,
+            reserve_bytes=config.backup.reserve_mib * 1024 * 1024,
             progress=lambda p: report(CopyReport(p)),
         )
     return DayJobs(camera, report, supply_interval_s=settings.supply_interval_s,

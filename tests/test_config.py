@@ -514,7 +514,7 @@ def test_docs_config_md_lists_every_key_and_its_examples_run() -> None:
     ("[button]\nxyzzy = 1\n", "button.xyzzy", "unknown key; valid: source, pin, pull_up"),
     ("camra.port = 1\n", "camra", "unknown section (did you mean 'camera'?)"),
     ('"odd\\u0007key" = 1\n', '"odd\\u0007key"', "unknown section; valid: camera, wired, button, "
-     "haptics, gestures, patterns, actions, journal, power, daemon"),
+     "haptics, gestures, patterns, actions, journal, backup, power, daemon"),
 ])
 def test_unknown_key_messages(text: str, key: str, message: str) -> None:
     found_key, line, found = only_problem(text)

@@ -68,10 +68,11 @@ limit_soon_s = {limit_soon_s}
 supply_interval_s = 5.0
 low_card_minutes = [20.0, 5.0]
 low_battery_percent = [50.0, 25.0]
-copy_clips = {'true' if copy else 'false'}
-copy_dir = "{tmp_path / 'copies'}"
-copy_chunk_kib = 64
-copy_reserve_mib = 0
+[backup]
+enabled = {'true' if copy else 'false'}
+dir = "{tmp_path / 'copies'}"
+chunk_kib = 64
+reserve_mib = 0
 [actions.idle]
 double = "still"
 [journal]

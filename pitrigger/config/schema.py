@@ -81,7 +81,7 @@ class CameraConfig(_Section):
     reconnect_min_s: float = Field(0.5, ge=0.1, le=60.0)
     reconnect_max_s: float = Field(10.0, ge=0.1, le=600.0)
     output_dir: NonEmptyStr = "/var/lib/pitrigger/clips"
-    # Shooting all day (issue 12): the clip cap, card and battery, live view, stills, copies.
+    # Shooting all day (issue 12): the clip cap, card and battery, live view, stills.
     auto_restart: bool = True
     clip_cap_s: float = Field(0.0, ge=0.0, le=1799.0)  # 0: the body's own (4 GB, 29:59)
     limit_soon_s: float = Field(30.0, ge=0.0, le=600.0)
@@ -92,10 +92,6 @@ class CameraConfig(_Section):
     live_view_between_clips: Literal["keep", "off", "off-after-s"] = "keep"
     live_view_off_after_s: float = Field(60.0, ge=1.0, le=3600.0)
     still_while_recording: Literal["refuse", "stop-shoot-restart"] = "refuse"
-    copy_clips: bool = False
-    copy_dir: NonEmptyStr = "/var/lib/pitrigger/copies"
-    copy_chunk_kib: int = Field(256, ge=16, le=4096)
-    copy_reserve_mib: int = Field(256, ge=0, le=1_000_000)
 
     @field_validator("low_card_minutes", "low_battery_percent")
     @classmethod
@@ -293,6 +289,15 @@ class JournalConfig(_Section):
     path: NonEmptyStr = "/var/lib/pitrigger/journal.jsonl"
 
 
+class BackupConfig(_Section):
+    """A second copy of each finished clip on the data partition (pitrigger/copier.py)."""
+
+    enabled: bool = False
+    dir: NonEmptyStr = "/var/lib/pitrigger/copies"
+    chunk_kib: int = Field(256, ge=16, le=4096)
+    reserve_mib: int = Field(256, ge=0, le=1_000_000)
+
+
 class PowerConfig(_Section):
     request_path: NonEmptyStr = "/run/pitrigger/poweroff-request"
 
@@ -316,6 +321,7 @@ class Config(_Section):
     patterns: dict[PatternName, PatternConfig] = Field(default_factory=_default_patterns)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
     power: PowerConfig = Field(default_factory=PowerConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
 
