@@ -115,6 +115,13 @@ DEFAULT_PATTERNS: dict[str, Pattern] = {
     "still": Pattern((250,)),  # one dah: a still photo was taken
     # dit-dah: sent, but the camera cannot confirm it (half-press / wired trigger paths).
     "sent": Pattern((80, 150, 250)),
+    # Focus mode. `focus` is one element of a pulse train whose *rate* is the message (1-8 Hz,
+    # 60 ms on leaves >= 65 ms off even at 8 Hz: no smear); it is never played on its own.
+    "focus": Pattern((60,)),
+    "focus-on": Pattern((250, 120, 80)),  # dah-dit: focus mode begins, the train follows
+    "focus-off": Pattern((250, 250, 80)),  # dah ... dit: focus mode ends, settings put back
+    "in-focus": Pattern((350,)),  # one long dah, six times a tap: back at the sharpest
+    "focus-lost": Pattern((150, 100, 150)),  # a soft pair: moved well away from it
 }
 
 
@@ -147,6 +154,9 @@ class HapticSequencer:
     :param patterns: name to :class:`Pattern`, e.g. :data:`DEFAULT_PATTERNS`.
     :param kick_s: full-drive start of each on-step when ``strength < 1`` (0 disables).
     :param min_gap_s: stillness between the end of one pattern and the start of the next.
+    :param repeat_gap_s: for a pattern that follows *itself* (a pulse train such as focus mode's
+        ``focus``), this shorter gap instead of ``min_gap_s``: the train is one message, and
+        its rate is the message. Any other pattern still gets ``min_gap_s``.
     :param max_queue: patterns waiting behind the playing one; on overflow the oldest waiting
         pattern is dropped, the newest kept (the latest news matters most).
 
@@ -167,6 +177,7 @@ class HapticSequencer:
         kick_s: float = 0.04,
         min_gap_s: float = 0.15,
         max_queue: int = 8,
+        repeat_gap_s: Mapping[str, float] | None = None,
     ) -> None:
         for name, value in (("kick_s", kick_s), ("min_gap_s", min_gap_s)):
             if not (math.isfinite(value) and value >= 0):
@@ -177,6 +188,11 @@ class HapticSequencer:
         self.kick_s = kick_s
         self.min_gap_s = min_gap_s
         self.max_queue = max_queue
+        self.repeat_gap_s: dict[str, float] = dict(repeat_gap_s or {})
+        for name, gap in self.repeat_gap_s.items():
+            if not (math.isfinite(gap) and gap >= 0):
+                raise ValueError(f"repeat_gap_s[{name!r}] must be a finite number >= 0")
+        self._last_started: str | None = None
         self._queue: deque[tuple[str, Pattern]] = deque()
         self._playing: _Playing | None = None
         self._level = 0.0
@@ -215,6 +231,27 @@ class HapticSequencer:
             self._queue.popleft()
         self._queue.append((name, pattern))
 
+    def can_start(self, name: str, now: float) -> bool:
+        """Would ``name``, played now, start at once (nothing playing or waiting, its gap
+        over)? For a pulse train that must be dropped rather than queued behind others.
+
+        >>> seq = HapticSequencer(DEFAULT_PATTERNS, repeat_gap_s={"focus": 0.06})
+        >>> seq.play("focus", 0.0); seq.advance(0.0)
+        1.0
+        >>> seq.can_start("focus", 0.1), seq.can_start("focus", 0.12), seq.can_start("tick", 0.12)
+        (False, True, False)
+        """
+        now = max(now, self._now)
+        if self._queue:
+            return False
+        idle_since, last = self._idle_since, self._last_started
+        if self._playing is not None:
+            if self._playing.ends > now:
+                return False
+            idle_since = self._playing.ends  # over, though advance() has not said so yet
+        gap = self.repeat_gap_s.get(name, self.min_gap_s) if name == last else self.min_gap_s
+        return idle_since + gap <= now
+
     def stop(self, now: float) -> float:
         """Cancel the playing and queued patterns; the motor goes off. Returns ``0.0``."""
         now = self._clock(now)
@@ -231,7 +268,7 @@ class HapticSequencer:
         if playing is not None:
             return playing.segments[playing.index + 1][0]
         if self._queue:
-            return max(self._now, self._idle_since + self.min_gap_s)
+            return max(self._now, self._idle_since + self._gap_before(self._queue[0][0]))
         return None
 
     def advance(self, now: float) -> float:
@@ -250,7 +287,7 @@ class HapticSequencer:
                 continue
             if not self._queue:
                 break
-            start = self._idle_since + self.min_gap_s
+            start = self._idle_since + self._gap_before(self._queue[0][0])
             if start > now:
                 break
             # Start at `now`, the moment the motor is really driven: a late wake-up delays a
@@ -273,7 +310,13 @@ class HapticSequencer:
             self._now = now
         return self._now
 
+    def _gap_before(self, name: str) -> float:
+        if name == self._last_started and name in self.repeat_gap_s:
+            return self.repeat_gap_s[name]
+        return self.min_gap_s
+
     def _start(self, name: str, pattern: Pattern, at: float) -> None:
+        self._last_started = name
         segments: list[tuple[float, float]] = []
         elapsed_ms = 0  # summed in whole ms so that step boundaries do not drift
         kick = self.kick_s if pattern.strength < 1.0 else 0.0

@@ -48,6 +48,12 @@ CUES: tuple[str, ...] = (
     "heat",
     "still",
     "sent",
+    # focus mode (pitrigger/focus.py): one pulse of the rate train, and the mode's events
+    "focus",
+    "focus-on",
+    "focus-off",
+    "in-focus",
+    "focus-lost",
 )
 
 #: How a start/stop reaches the camera: ``[camera] trigger`` (see :mod:`pitrigger.triggers`).

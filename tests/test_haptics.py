@@ -71,8 +71,12 @@ def test_recording_is_unmistakable() -> None:
     for name, pattern in DEFAULT_PATTERNS.items():
         if name not in ("recording", "restarted"):
             assert max(pattern.steps_ms[::2]) <= recording.steps_ms[0] / 2, name
-    rhythms = {render(p) for p in DEFAULT_PATTERNS.values()}
-    assert len(rhythms) == len(DEFAULT_PATTERNS)
+    # Every message has its own rhythm. `focus` is left out: it is one element of a pulse
+    # train whose rate is the message, never played alone, and the daemon holds the train
+    # while the button is down, so it never meets `tick` (both are a single tap).
+    messages = {n: p for n, p in DEFAULT_PATTERNS.items() if n != "focus"}
+    rhythms = {render(p) for p in messages.values()}
+    assert len(rhythms) == len(messages)
 
 
 @pytest.mark.parametrize(
@@ -324,3 +328,16 @@ def test_docs_haptics_md_examples_and_table_match_the_code() -> None:
         row = rows[name].replace(" ", "")
         assert f"|{','.join(map(str, pattern.steps_ms))}|" in row, name
         assert f"`{render(pattern)}`" in row, name
+
+
+def test_a_pulse_train_may_follow_itself_closer_than_min_gap_but_nothing_else_may() -> None:
+    seq = HapticSequencer(DEFAULT_PATTERNS, min_gap_s=0.15, repeat_gap_s={"focus": 0.065})
+    seq.play("focus", 0.0)
+    seq.play("focus", 0.0)
+    seq.play("tick", 0.0)
+    timeline = play_and_drain(seq)
+    starts = [round(t, 6) for t, level in changes(timeline) if level > 0]
+    # focus at 0, focus again 60 ms on + 65 ms off later, tick only after the full gap
+    assert starts == [0.0, 0.125, 0.335]
+    with pytest.raises(ValueError):
+        HapticSequencer(DEFAULT_PATTERNS, repeat_gap_s={"focus": -1.0})

@@ -226,7 +226,8 @@ class PatternConfig(_Section):
 PatternName = Literal[
     "ready", "recording", "stopped", "error", "no-camera", "busy", "refused", "tick",
     "power-off", "limit-soon", "restarted", "low-card", "low-battery", "heat", "still",
-    "sent",
+    "sent", "focus", "focus-on", "focus-off", "in-focus",
+    "focus-lost",
 ]
 Action = Literal[
     "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "still",
