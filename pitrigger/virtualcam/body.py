@@ -55,6 +55,14 @@ IMAGE_FORMATS_5D2 = (0x3001, 0x3002, 0x3006, 0x300A, 0x3008, 0x3801, 0xB101, 0xB
 EOS_EVENTS = (0xC181, 0xC182, 0xC189, 0xC18A, 0xC18B, 0xC101)
 EOS_UNKNOWN_LIST = (0x00000001,)
 
+# Live view (pitrigger/virtualcam/liveview.py): the 5D2's frame (libgphoto2#136), the
+# magnifications it offers, and the sensor in whose pixels a zoom position is given
+# (an assumption: libgphoto2 only passes the two numbers of eoszoomposition through).
+LIVE_VIEW_SIZE = (1024, 680)
+ZOOM_LEVELS = (1, 5, 10)
+SENSOR_SIZE = (5616, 3744)
+ZOOM_CENTRE = (SENSOR_SIZE[0] // 2, SENSOR_SIZE[1] // 2)
+
 
 def battery_level(percent: float) -> int:
     """EOS BatteryPower level for a charge (libgphoto2 shows Low/25%/50%/75%/100%)."""

@@ -104,7 +104,8 @@ class ControlClient:
         """Change settings (body, clip_limit_s, clip_max_bytes, battery_percent,
         card_free_bytes, movie_mode, remote_movie, auto_poweroff_s, file_write_delay_s,
         battery_drain_pct_per_min, movie_bytes_per_s, still_format, still_size_bytes,
-        first_file_number, evf_output); returns the state. A new body drops the host."""
+        first_file_number, evf_output, evf_mode); returns the state. A new body drops the
+        host."""
         state: dict[str, Any] = self.request(cmd="set", settings=settings)["state"]
         return state
 
@@ -113,6 +114,19 @@ class ControlClient:
         empties the card unless ``keep_clips``."""
         state: dict[str, Any] = self.request(cmd="reset", keep_clips=keep_clips)["state"]
         return state
+
+    def focus(self, position: float | None = None, *,
+              sweep: tuple[float, float, float, float] | None = None,
+              **options: float) -> dict[str, Any]:
+        """Set (``position``) or sweep (``sweep=(start, stop, step, dwell_s)``) the live view's
+        focus ring; options: sharp_position, sigma_per_step, quality. Returns its state."""
+        request: dict[str, Any] = {"cmd": "focus", **options}
+        if position is not None:
+            request["position"] = position
+        if sweep is not None:
+            request["sweep"] = list(sweep)
+        focus: dict[str, Any] = self.request(**request)["focus"]
+        return focus
 
     def clear_faults(self) -> dict[str, Any]:
         state: dict[str, Any] = self.request(cmd="clear_faults")["state"]

@@ -18,6 +18,10 @@ scene, wrapped in the record libgphoto2 unpacks (``u32 length, u32 type = 1, JPE
 * **Sweep.** ``sweep(start, stop, step, dwell_s)`` turns the ring on the model's clock,
   one step per ``dwell_s``, then holds at ``stop``.
 
+The magnification and its position are the camera model's state (EOS Zoom 0x9158 and
+ZoomPosition 0x9159, in operations.py); the control port's ``focus`` command sets or
+sweeps the ring (:func:`control`).
+
 >>> view = LiveView(scene=_test_scene(), clock=lambda: 0.0)
 >>> view.set_focus(2.0); view.sigma_px()
 0.5
@@ -36,21 +40,21 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-#: The 5D Mark II's live-view frame (libgphoto2#136).
-LIVE_VIEW_WIDTH, LIVE_VIEW_HEIGHT = 1024, 680
-#: The magnifications the body offers.
-ZOOM_LEVELS = (1, 5, 10)
-#: The sensor, for zoom positions (assumption: the body takes the magnified area's centre in
-#: sensor pixels; libgphoto2 only passes the two numbers through).
-SENSOR_WIDTH, SENSOR_HEIGHT = 5616, 3744
+from pitrigger.virtualcam.body import LIVE_VIEW_SIZE, SENSOR_SIZE, ZOOM_CENTRE, ZOOM_LEVELS
+
+LIVE_VIEW_WIDTH, LIVE_VIEW_HEIGHT = LIVE_VIEW_SIZE
+SENSOR_WIDTH, SENSOR_HEIGHT = SENSOR_SIZE
 #: EOS viewfinder record type for a JPEG preview (libgphoto2 camlibs/ptp2/library.c).
 VIEWFINDER_JPEG = 1
 SCENE_FILE = "motorcycle_left.png"
+
+if TYPE_CHECKING:
+    from pitrigger.virtualcam.model import VirtualEos5D2
 
 FloatImage = npt.NDArray[np.float32]
 
@@ -156,8 +160,6 @@ class LiveView:
         self.quality = quality
         self.noise = noise
         self.clock = clock
-        self.zoom = 1
-        self.zoom_position = (SENSOR_WIDTH // 2, SENSOR_HEIGHT // 2)
         self.frames_served = 0
         self._position = 0.0
         self._sweep: Sweep | None = None
@@ -191,29 +193,21 @@ class LiveView:
         """The defocus blur σ in 1×-view pixels at the current position."""
         return abs(self.position - self.sharp_position) * self.sigma_per_step
 
-    # -- magnification ---------------------------------------------------------------------
-
-    def set_zoom(self, zoom: int) -> bool:
-        """EOS Zoom (0x9158). False for a magnification the body does not have."""
-        if zoom not in ZOOM_LEVELS:
-            return False
-        self.zoom = zoom
-        return True
-
-    def set_zoom_position(self, x: int, y: int) -> bool:
-        """EOS ZoomPosition (0x9159): the magnified area's centre, in sensor pixels."""
-        if not (0 <= x < SENSOR_WIDTH and 0 <= y < SENSOR_HEIGHT):
-            return False
-        self.zoom_position = (x, y)
-        return True
+    def reset(self) -> None:
+        """The camera's reset: ring back at 0, no sweep (the scene stays loaded)."""
+        self.set_focus(0.0)
+        self.frames_served = 0
 
     # -- frames ----------------------------------------------------------------------------
 
-    def frame(self) -> bytes:
-        """One live-view JPEG for now (fresh sensor noise every call)."""
+    def frame(self, zoom: int = 1, centre: tuple[int, int] = ZOOM_CENTRE) -> bytes:
+        """One live-view JPEG at magnification ``zoom`` around ``centre`` (sensor pixels),
+        with fresh sensor noise every call."""
         from PIL import Image
 
-        image = self._blurred_view(round(self.sigma_px(), 4), self.zoom, self.zoom_position)
+        if zoom not in ZOOM_LEVELS:
+            raise ValueError(f"zoom must be one of {ZOOM_LEVELS}")
+        image = self._blurred_view(round(self.sigma_px(), 4), zoom, centre)
         if self.noise > 0:
             noisy = image + self._rng.standard_normal(image.shape, dtype=np.float32) * self.noise
         else:
@@ -224,9 +218,9 @@ class LiveView:
         self.frames_served += 1
         return out.getvalue()
 
-    def viewfinder_data(self) -> bytes:
+    def viewfinder_data(self, zoom: int = 1, centre: tuple[int, int] = ZOOM_CENTRE) -> bytes:
         """The GetViewFinderData payload: one type-1 (JPEG) record."""
-        jpeg = self.frame()
+        jpeg = self.frame(zoom, centre)
         return struct.pack("<II", 8 + len(jpeg), VIEWFINDER_JPEG) + jpeg
 
     def _blurred_view(self, sigma: float, zoom: int, centre: tuple[int, int]) -> FloatImage:
@@ -270,7 +264,39 @@ class LiveView:
             "sharp_position": self.sharp_position,
             "sigma_px": round(self.sigma_px(), 4),
             "sweeping": self._sweep is not None and not self._sweep.finished(now),
-            "zoom": self.zoom,
-            "zoom_position": list(self.zoom_position),
             "frames_served": self.frames_served,
         }
+
+
+# ---------------------------------------------------------------------- the body's side
+
+
+def control(cam: VirtualEos5D2, request: dict[str, Any]) -> dict[str, Any]:
+    """The control port's ``focus`` command.
+
+    ``{"cmd": "focus", "position": P}`` sets the ring; ``"sweep": [start, stop, step,
+    dwell_s]`` turns it on the camera's clock; ``"sharp_position"`` and ``"sigma_per_step"``
+    move the sharpest point and scale the blur; ``"quality"`` sets the JPEG quality. Answers
+    with the live view's state.
+    """
+    view = cam.ensure_live_view()
+    known = {"cmd", "position", "sweep", "sharp_position", "sigma_per_step", "quality"}
+    unknown = set(request) - known
+    if unknown:
+        raise ValueError(f"unknown focus parameters: {sorted(unknown)}")
+    if "sharp_position" in request:
+        view.sharp_position = float(request["sharp_position"])
+    if "sigma_per_step" in request:
+        view.sigma_per_step = float(request["sigma_per_step"])
+    if "quality" in request:
+        quality = int(request["quality"])
+        if not 1 <= quality <= 95:
+            raise ValueError("quality must be within 1..95")
+        view.quality = quality
+    if "position" in request:
+        view.set_focus(float(request["position"]))
+    if "sweep" in request:
+        start, stop, step, dwell_s = (float(v) for v in request["sweep"])
+        view.sweep(start, stop, step, dwell_s)
+    return view.state()
+

@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from pitrigger.virtualcam import ptp
 from pitrigger.virtualcam.body import (
@@ -34,6 +35,7 @@ from pitrigger.virtualcam.body import (
     OPERATIONS_5D2,
     PC_AVAILABLE_SHOTS,
     SERIAL_NUMBER,
+    ZOOM_CENTRE,
     Body,
     battery_level,
 )
@@ -59,6 +61,9 @@ from pitrigger.virtualcam.store import (
     ObjectStore,
     Still,
 )
+
+if TYPE_CHECKING:
+    from pitrigger.virtualcam.liveview import LiveView
 
 __all__ = [
     "CLIP_MAX_BYTES", "CLIP_MAX_S", "DCIM_HANDLE", "FOLDER_HANDLE", "FOLDER_NAME",
@@ -97,6 +102,7 @@ class VirtualEos5D2:
         self._clock = clock
         self._wall_clock = wall_clock
         self.store = ObjectStore()
+        self.live_view: LiveView | None = None  # made on first use (numpy, Pillow, the scene)
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -116,6 +122,10 @@ class VirtualEos5D2:
         self.event_mode = 0
         self.evf_output = ptp.EVF_OUTPUT_OFF
         self.evf_mode = 1
+        self.zoom = 1  # live-view magnification (EOS Zoom 0x9158): 1, 5 or 10
+        self.zoom_position = ZOOM_CENTRE  # EOS ZoomPosition (0x9159), sensor pixels
+        if self.live_view is not None:
+            self.live_view.reset()
         self.capture_destination = ptp.CAPTURE_DEST_CARD
         self.pc_capacity_known = False
         self.strings = {Prop.OWNER: "", Prop.ARTIST: "", Prop.COPYRIGHT: "",
@@ -142,6 +152,14 @@ class VirtualEos5D2:
         self.last_activity = now
 
     # ------------------------------------------------------------------ time
+
+    def ensure_live_view(self) -> LiveView:
+        """The live-view renderer (imports numpy and Pillow and loads the scene on first use)."""
+        if self.live_view is None:
+            from pitrigger.virtualcam.liveview import LiveView
+
+            self.live_view = LiveView(clock=self._clock)
+        return self.live_view
 
     def now(self) -> float:
         """The model's (monotonic) clock, for a loop that sleeps until ``next_deadline()``."""
@@ -271,6 +289,9 @@ class VirtualEos5D2:
         now = self._clock()
         self._advance(now)
         evf_output = changes.pop("evf_output", None)
+        evf_mode = changes.pop("evf_mode", None)
+        if evf_mode is not None and evf_mode not in (0, 1):
+            raise ValueError("evf_mode must be 0 or 1")
         if evf_output is not None and evf_output not in (
                 ptp.EVF_OUTPUT_OFF, ptp.EVF_OUTPUT_TFT, ptp.EVF_OUTPUT_PC):
             raise ValueError("evf_output must be 0 (off), 1 (camera LCD) or 2 (PC)")
@@ -309,6 +330,9 @@ class VirtualEos5D2:
             self.last_activity = now  # the idle timer starts when it is set
         if evf_output is not None:
             self.set_evf_output(int(evf_output))
+        if evf_mode is not None and evf_mode != self.evf_mode:
+            self.evf_mode = int(evf_mode)
+            self.queue_prop(Prop.EVF_MODE)
         if self.battery <= 0:
             self.power_off("battery_empty")
 
@@ -375,6 +399,11 @@ class VirtualEos5D2:
                                     if self._recording else None),
             "live_view": self.evf_output == ptp.EVF_OUTPUT_PC,
             "evf_output": self.evf_output,
+            "evf_mode": self.evf_mode,
+            "zoom": self.zoom,
+            "zoom_position": list(self.zoom_position),
+            "live_view_frames": self.live_view.frames_served if self.live_view else 0,
+            "focus": self.live_view.state() if self.live_view else None,
             "movie_mode": self.settings.movie_mode,
             "remote_movie": self.remote_movie,
             "record_target": self._record_status(),

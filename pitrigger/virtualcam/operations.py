@@ -19,7 +19,9 @@ from pitrigger.virtualcam.body import (
     EOS_UNKNOWN_LIST,
     IMAGE_FORMATS_5D2,
     MANUFACTURER,
+    SENSOR_SIZE,
     SERIAL_NUMBER,
+    ZOOM_LEVELS,
 )
 from pitrigger.virtualcam.ptp import Op, Prop, Rc
 from pitrigger.virtualcam.ptpip import Operation, Reply
@@ -46,8 +48,40 @@ def op_ok(cam: VirtualEos5D2, operation: Operation) -> Reply:
     return Reply(Rc.OK)
 
 
-def op_not_ready(cam: VirtualEos5D2, operation: Operation) -> Reply:
-    return Reply(Rc.CANON_NOT_READY)  # no live-view frames are modelled
+# ---------------------------------------------------------------------- live view
+
+
+def op_get_viewfinder_data(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    """EOS GetViewFinderData (0x9153): a frame while live view goes to the PC, else
+    "not ready" (0xA102), which libgphoto2's capture_preview retries for up to 3 s.
+    The renderer (numpy, Pillow, the scene) is loaded on the first frame asked for."""
+    if not cam.evf_output & ptp.EVF_OUTPUT_PC:
+        return Reply(Rc.CANON_NOT_READY)
+    view = cam.ensure_live_view()
+    return Reply(Rc.OK, data=view.viewfinder_data(cam.zoom, cam.zoom_position))
+
+
+def op_zoom(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    """EOS Zoom (0x9158, libgphoto2's ``eoszoom``): 1, 5 or 10, in live view only."""
+    if cam.evf_output == ptp.EVF_OUTPUT_OFF:
+        return Reply(Rc.CANON_NOT_READY)
+    zoom = _first_param(operation)
+    if zoom not in ZOOM_LEVELS:
+        return Reply(Rc.INVALID_PARAMETER)
+    cam.zoom = zoom
+    return Reply(Rc.OK)
+
+
+def op_zoom_position(cam: VirtualEos5D2, operation: Operation) -> Reply:
+    """EOS ZoomPosition (0x9159, ``eoszoomposition`` "x,y"): the magnified area's centre
+    in sensor pixels (an assumption about the body's units)."""
+    if cam.evf_output == ptp.EVF_OUTPUT_OFF:
+        return Reply(Rc.CANON_NOT_READY)
+    x, y = (*operation.params, 0, 0)[:2]
+    if not (0 <= x < SENSOR_SIZE[0] and 0 <= y < SENSOR_SIZE[1]):
+        return Reply(Rc.INVALID_PARAMETER)
+    cam.zoom_position = (x, y)
+    return Reply(Rc.OK)
 
 
 def op_remote_release_on(cam: VirtualEos5D2, operation: Operation) -> Reply:
@@ -370,7 +404,9 @@ OPERATION_HANDLERS: dict[int, Handler] = {
     Op.EOS_RESET_UI_LOCK: op_ok,
     Op.EOS_AF_CANCEL: op_ok,
     Op.EOS_TRANSFER_COMPLETE: op_transfer_complete,
-    Op.EOS_GET_VIEWFINDER_DATA: op_not_ready,
+    Op.EOS_GET_VIEWFINDER_DATA: op_get_viewfinder_data,
+    Op.EOS_ZOOM: op_zoom,
+    Op.EOS_ZOOM_POSITION: op_zoom_position,
     Op.EOS_REMOTE_RELEASE: op_remote_release,
     Op.EOS_REMOTE_RELEASE_ON: op_remote_release_on,
     Op.EOS_REMOTE_RELEASE_OFF: op_remote_release_off,

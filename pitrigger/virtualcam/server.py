@@ -482,6 +482,10 @@ class VirtualCameraServer:
             self.model.reset(keep_clips=bool(request.get("keep_clips", False)))
         elif command == "clear_faults":
             self.model.faults.clear()
+        elif command == "focus":
+            from pitrigger.virtualcam import liveview  # numpy and Pillow: only when asked
+
+            return {"focus": liveview.control(self.model, request), "state": self.state()}
         else:
             raise ControlError(f"unknown cmd {command!r}")
         return {"state": self.state()}
