@@ -31,12 +31,16 @@ import logging
 import os
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import gphoto2 as gp
 
 from pitrigger.cameras import CameraBusy, CameraError, CameraGone, CameraRefused
 from pitrigger.messages import CameraConnected, CameraState, ClipSaved
 from pitrigger.triggers import BodyFacts
+
+if TYPE_CHECKING:
+    from pitrigger.cameras.gphoto2_focus import Gphoto2FocusMode
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +101,8 @@ class Gphoto2Camera:
         self.temperature_warning = False  # the body reported TempStatus != 0
         self._still_target_set = False
         self._summary: dict[str, str] = {}  # "Model", "Serial Number", "Version" …
+        self._backlog: list[CameraState | ClipSaved] = []  # drained early, for the next poll
+        self._focus: Gphoto2FocusMode | None = None
 
     def connect(self) -> CameraConnected:
         self.close()
@@ -282,9 +288,32 @@ class Gphoto2Camera:
             raise _translate(exc, f"reading {RECORD_WIDGET}", generic_is_gone=True) from exc
         return value == "Card"
 
+    # -- focus mode (pitrigger/cameras/gphoto2_focus.py) ------------------------------------
+
+    def enter_focus(self, zoom: int) -> None:
+        from pitrigger.cameras.gphoto2_focus import Gphoto2FocusMode
+
+        self._focus = Gphoto2FocusMode(self, zoom=zoom)
+        self._focus.enter()
+
+    def focus_frame(self) -> Any:
+        if self._focus is None:
+            raise CameraRefused("not in focus mode")
+        return self._focus.frame()
+
+    def leave_focus(self) -> list[str]:
+        focus, self._focus = self._focus, None
+        return focus.leave() if focus is not None else []
+
+    def drain_events(self) -> None:
+        """Read what the camera queued now, keeping it for the next :meth:`poll`."""
+        self._backlog += self.poll(0)
+
     def poll(self, timeout_s: float) -> list[CameraState | ClipSaved]:
         camera = self._require()
-        out: list[CameraState | ClipSaved] = []
+        out, self._backlog = self._backlog, []
+        if any(isinstance(r, CameraState) for r in out):
+            return out  # a recording change drained earlier: hand it over at once
         timeout_ms = int(timeout_s * 1000)
         while True:
             try:
@@ -386,6 +415,8 @@ class Gphoto2Camera:
 
     def close(self) -> None:
         self._still_target_set = False
+        self._focus = None
+        self._backlog = []
         self._cache_is_ours = False
         self._live_view_on = None
         self._summary = {}
