@@ -8,17 +8,13 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from pitrigger.buttons import GpioButton, TerminalButton
-from pitrigger.cameras import CameraGone, CameraRefused
-from pitrigger.cameras.picamera2 import Picamera2Camera, Picamera2Modules
 from pitrigger.journal import Journal, open_journal, read_journal
-from pitrigger.messages import CameraState, ClipSaved
 from pitrigger.motors import GpioMotor, TerminalMotor
 from pitrigger.sdnotify import Notifier, started_by_systemd
 
@@ -185,91 +181,6 @@ def test_sd_notify_is_silent_outside_systemd() -> None:
     assert not started_by_systemd({})
     assert started_by_systemd({"INVOCATION_ID": "abc"})
     assert Notifier({"WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"}).watchdog_s is None
-
-
-# --- picamera2 through a stand-in that follows its API -------------------------------
-
-
-class FakePicamera2:
-    instances: ClassVar[list[FakePicamera2]] = []
-
-    def __init__(self) -> None:
-        self.configured = None
-        self.recording_to: str | None = None
-        self.closed = False
-        FakePicamera2.instances.append(self)
-
-    def create_video_configuration(self, main=None, lores=None):
-        return {"use_case": "video", "main": main or {"size": (1920, 1080)}}
-
-    def configure(self, config) -> None:
-        self.configured = config
-
-    def start_recording(self, encoder, output) -> None:
-        if self.recording_to is not None:
-            raise RuntimeError("Encoder already running")
-        assert isinstance(encoder, FakeEncoder) and encoder.bitrate > 0
-        self.recording_to = output.path
-        Path(output.path).write_bytes(b"\x00\x00\x00\x01")
-
-    def stop_recording(self) -> None:
-        self.recording_to = None
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakeEncoder:
-    def __init__(self, bitrate: int) -> None:
-        self.bitrate = bitrate
-
-
-class FakeFileOutput:
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-
-def test_picamera2_backend_records_and_reports(tmp_path: Path) -> None:
-    modules = Picamera2Modules(FakePicamera2, FakeEncoder, FakeFileOutput)
-    cam = Picamera2Camera(str(tmp_path / "clips"), modules=modules)
-    connected = cam.connect()
-    assert not connected.recording
-    assert FakePicamera2.instances[-1].configured["use_case"] == "video"
-    cam.start_recording()
-    assert cam.read_recording()
-    assert cam.poll(0) == [CameraState(True, "event")]
-    cam.stop_recording()
-    reports = cam.poll(0)
-    assert reports[0] == CameraState(False, "event")
-    assert isinstance(reports[1], ClipSaved) and Path(reports[1].path).exists()
-    cam.close()
-    assert FakePicamera2.instances[-1].closed
-
-
-def test_picamera2_close_stops_a_running_encoder(tmp_path: Path) -> None:
-    cam = Picamera2Camera(str(tmp_path),
-                          modules=Picamera2Modules(FakePicamera2, FakeEncoder, FakeFileOutput))
-    cam.connect()
-    cam.start_recording()
-    fake = FakePicamera2.instances[-1]
-    cam.close()
-    assert fake.recording_to is None and fake.closed
-
-
-def test_picamera2_missing_is_a_clear_error(tmp_path: Path) -> None:
-    cam = Picamera2Camera(str(tmp_path))
-    with pytest.raises(CameraGone, match="python3-picamera2"):
-        cam.connect()
-
-
-def test_picamera2_unwritable_output_is_refused(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    cam = Picamera2Camera(str(blocker / "clips"),
-                          modules=Picamera2Modules(FakePicamera2, FakeEncoder, FakeFileOutput))
-    cam.connect()
-    with pytest.raises(CameraRefused, match="cannot write clips"):
-        cam.start_recording()
 
 
 def test_background_journal_writes_everything_by_close(tmp_path: Path) -> None:
