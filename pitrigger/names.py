@@ -26,6 +26,7 @@ ACTIONS: tuple[str, ...] = (
     "status",
     "power-off",
     "still",
+    "focus-mode",  # enter focus mode (not while recording); the same gesture leaves it
     "none",
 )
 

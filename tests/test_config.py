@@ -88,7 +88,8 @@ def test_defaults() -> None:
 def test_default_actions() -> None:
     c = Config()
     assert c.actions_for("idle") == {
-        "press": "toggle-recording", "hold": "status", "very-long-hold": "power-off"}
+        "press": "toggle-recording", "hold": "status", "long-hold": "focus-mode",
+        "very-long-hold": "power-off"}
     assert c.actions_for("recording") == {"press": "toggle-recording", "hold": "status"}
     with pytest.raises(ValueError, match="starting"):
         c.actions_for("starting")
@@ -259,7 +260,8 @@ def test_actions_sections() -> None:
         'very-long-hold = "power-off"\n'
     )
     assert c.actions_for("idle") == {"press": "status", "double": "start-recording",
-                                     "hold": "status", "very-long-hold": "power-off"}
+                                     "hold": "status", "long-hold": "focus-mode",
+                                     "very-long-hold": "power-off"}
     assert c.actions_for("recording") == {"double": "stop-recording", "hold": "status",
                                           "very-long-hold": "power-off"}
     assert set(ACTION_NAMES) >= set(c.actions_for("idle").values())
@@ -514,7 +516,7 @@ def test_docs_config_md_lists_every_key_and_its_examples_run() -> None:
     ("[button]\nxyzzy = 1\n", "button.xyzzy", "unknown key; valid: source, pin, pull_up"),
     ("camra.port = 1\n", "camra", "unknown section (did you mean 'camera'?)"),
     ('"odd\\u0007key" = 1\n', '"odd\\u0007key"', "unknown section; valid: camera, wired, button, "
-     "haptics, gestures, patterns, actions, journal, backup, power, daemon"),
+     "haptics, gestures, patterns, actions, focus, journal, backup, power, daemon"),
 ])
 def test_unknown_key_messages(text: str, key: str, message: str) -> None:
     found_key, line, found = only_problem(text)
@@ -546,3 +548,15 @@ def test_the_schemas_name_lists_are_the_ones_in_pitrigger_names() -> None:
 
     assert get_args(schema.PatternName) == names.CUES
     assert get_args(schema.Action) == names.ACTIONS
+
+
+def test_focus_section_defaults_and_rules() -> None:
+    focus = Config().focus
+    assert (focus.zoom, focus.measure, focus.frames_per_score) == (5, "vol", 3)
+    assert focus.tuning().median_of == 3
+    with pytest.raises(ConfigError, match=r"focus\.lost_drop"):
+        parse_config("[focus]\nlost_drop = 0.05\n")
+    with pytest.raises(ConfigError, match=r"focus\.zoom"):
+        parse_config("[focus]\nzoom = 3\n")
+    with pytest.raises(ConfigError, match="only available while not recording"):
+        parse_config('[actions.recording]\nlong-hold = "focus-mode"\n')

@@ -291,6 +291,8 @@ def valid_docs(draw: st.DrawFn) -> Doc:
         for state, needed in (("idle", "start-recording"), ("recording", "stop-recording")):
             if draw(st.booleans()):
                 mapping = {g: draw(ACTION.valid) for g in GESTURE_NAMES}
+                if state == "recording":  # a config rule: focus mode only while idle
+                    mapping = {g: "none" if a == "focus-mode" else a for g, a in mapping.items()}
                 if not {"toggle-recording", needed} & set(mapping.values()):
                     mapping["press"] = needed
                 actions[state] = mapping

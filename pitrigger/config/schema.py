@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from pitrigger import haptics
 from pitrigger.config.problems import short_repr
+from pitrigger.focus import FocusTuning
 from pitrigger.gestures import GestureTimings
 from pitrigger.haptics import Pattern as HapticPattern
 
@@ -35,6 +36,7 @@ __all__ = [
     "CameraConfig",
     "Config",
     "DaemonConfig",
+    "FocusConfig",
     "GesturesConfig",
     "HapticsConfig",
     "JournalConfig",
@@ -231,7 +233,7 @@ PatternName = Literal[
 ]
 Action = Literal[
     "toggle-recording", "start-recording", "stop-recording", "status", "power-off", "still",
-    "none",
+    "focus-mode", "none",
 ]
 
 
@@ -262,6 +264,7 @@ class _ActionMap(_Section):
 class IdleActions(_ActionMap):
     press: Action = "toggle-recording"
     hold: Action = "status"
+    long_hold: Action = Field("focus-mode", alias="long-hold")
     very_long_hold: Action = Field("power-off", alias="very-long-hold")
 
 
@@ -283,7 +286,41 @@ class ActionsConfig(_Section):
         if not {"toggle-recording", "stop-recording"} & set(self.recording.mapping().values()):
             raise _cross({"recording": "no gesture stops recording: map one to "
                                        "'toggle-recording' or 'stop-recording'"})
+        for gesture, action in self.recording.mapping().items():
+            if action == "focus-mode":
+                raise _cross({f"recording.{gesture}": "focus mode is only available while not "
+                                                      "recording: map it in [actions.idle]"})
         return self
+
+
+class FocusConfig(_Section):
+    """Focus by touch (docs/focus.md): what the camera shows and how scores become pulses."""
+
+    zoom: Literal[1, 5, 10] = 5
+    max_fps: float = Field(10.0, ge=1.0, le=30.0)
+    measure: Literal["vol", "lapm"] = "vol"
+    crop: float = Field(0.5, ge=0.1, le=1.0)
+    frames_per_score: int = Field(3, ge=1, le=9)
+    in_focus_within: float = Field(0.05, ge=0.005, le=0.5)
+    passed_drop: float = Field(0.10, ge=0.01, le=0.9)
+    lost_drop: float = Field(0.30, ge=0.02, le=0.95)
+
+    @model_validator(mode="after")
+    def _check(self) -> FocusConfig:
+        if not self.in_focus_within < self.passed_drop < self.lost_drop:
+            raise _cross({
+                "passed_drop": f"must lie between in_focus_within ({self.in_focus_within}) "
+                               f"and lost_drop ({self.lost_drop})",
+                "in_focus_within": f"must be less than passed_drop ({self.passed_drop})",
+                "lost_drop": f"must be greater than passed_drop ({self.passed_drop})",
+            })
+        return self
+
+    def tuning(self) -> FocusTuning:
+        """These settings for :class:`~pitrigger.focus.FocusFeedback` (the rest default)."""
+        return FocusTuning(median_of=self.frames_per_score,
+                           in_focus_within=self.in_focus_within,
+                           passed_drop=self.passed_drop, lost_drop=self.lost_drop)
 
 
 class JournalConfig(_Section):
@@ -321,6 +358,7 @@ class Config(_Section):
     gestures: GesturesConfig = Field(default_factory=GesturesConfig)
     patterns: dict[PatternName, PatternConfig] = Field(default_factory=_default_patterns)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    focus: FocusConfig = Field(default_factory=FocusConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     power: PowerConfig = Field(default_factory=PowerConfig)
