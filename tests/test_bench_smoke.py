@@ -97,3 +97,12 @@ def test_clip_restart_gap_smoke() -> None:
                         "--polls", "0.1")
     assert_numbers(figures, ["poll_0_1_camera_gap_p50_ms", "poll_0_1_camera_gap_max_ms",
                              "poll_0_1_daemon_gap_p50_ms", "poll_0_1_daemon_gap_max_ms"])
+def test_focus_smoke() -> None:
+    pytest.importorskip("numpy")
+    figures = run_bench("focus.py", "--frames", "3")
+    names = [f"{kind}_{view}" for view in ("1x", "5x")
+             for kind in ("fps", "decode_ms", "score_noise_pct", "cpu_ms_per_frame",
+                          "cpu_share_at_max_fps", "estimate_pi_zero_w_decode_score_ms",
+                          "estimate_pi_zero_2w_decode_score_ms")]
+    names += ["score_ms_1x_vol", "score_ms_5x_lapm"]
+    assert_numbers(figures, names)
