@@ -61,6 +61,9 @@ from pitrigger.messages import (
     CommandSent,
     Cue,
     Effect,
+    Focus,
+    FocusEnded,
+    FocusStarted,
     PowerOff,
     Record,
     StatusAnswer,
@@ -84,6 +87,9 @@ __all__ = [
     "CommandSent",
     "Cue",
     "Effect",
+    "Focus",
+    "FocusEnded",
+    "FocusStarted",
     "Input",
     "Pending",
     "PowerOff",
@@ -107,6 +113,7 @@ class Input(StrEnum):
     STATUS = "status"
     POWER_OFF = "power-off"
     STILL = "still"
+    FOCUS = "focus-mode"
     NOTHING = "none"
     # Camera reports.
     CONNECTED_IDLE = "connected, idle"
@@ -126,6 +133,8 @@ class Input(StrEnum):
     SENT_STOP = "stop sent"
     CANNOT_TELL = "sync: cannot tell"
     LOST = "camera lost"
+    FOCUS_STARTED = "focus started"
+    FOCUS_ENDED = "focus ended"
     # Timers.
     CONFIRM_TIMEOUT = "confirm timeout"
     POWER_OFF_TIMEOUT = "power-off timeout"
@@ -142,7 +151,8 @@ assert {a for a in ACTIONS} <= {i.value for i in Input}, "an action has no input
 ACTION_NAMES: tuple[str, ...] = ACTIONS
 
 DEFAULT_ACTIONS: Mapping[str, Mapping[str, str]] = {
-    "idle": {"press": "toggle-recording", "hold": "status", "very-long-hold": "power-off"},
+    "idle": {"press": "toggle-recording", "hold": "status", "long-hold": "focus-mode",
+             "very-long-hold": "power-off"},
     "recording": {"press": "toggle-recording", "hold": "status"},
 }
 
@@ -213,6 +223,7 @@ class RecordingController:
         self._busy_streak = 0
         self._row: Row | None = None
         self._now = 0.0  # the last time an input carried (a lost camera carries none)
+        self._focus_on_cued = False  # focus-on played; its focus-off not yet
 
     # -- queries -----------------------------------------------------------------------
 
@@ -291,7 +302,11 @@ class RecordingController:
                 kind = Input.SUPPLY_READ
             case StillResult():
                 kind = Input.STILL_RELEASED
-            case _:
+            case FocusStarted():
+                kind = Input.FOCUS_STARTED
+            case FocusEnded():
+                kind = Input.FOCUS_ENDED
+            case _:  # FocusScore goes to the focus feedback, never to the table
                 raise TypeError(f"not a camera report: {report!r}")
         return self.handle(kind, now, report)
 
@@ -325,15 +340,27 @@ class RecordingController:
 
     # -- what rows do (the handlers) -----------------------------------------------------
 
-    def _send(self, action: Literal["start", "stop", "sync", "still"], now: float
+    def _send(self, action: Literal["start", "stop", "sync", "still", "focus-on"], now: float
               ) -> list[Effect]:
         self._command_id += 1
         self._command = Command(action, self._command_id)
         self._timer = (now + self.confirm_timeout_s, Input.CONFIRM_TIMEOUT)
         self._now = now
         next_state = {"start": State.STARTING, "stop": State.STOPPING,
-                      "sync": State.SYNCING, "still": State.SHOOTING}[action]
+                      "sync": State.SYNCING, "still": State.SHOOTING,
+                      "focus-on": State.FOCUSING}[action]
         return [self._command, *self._enter(next_state, f"{action} sent")]
+
+    def _focus_off(self, why: str) -> list[Effect]:
+        """Silence the feedback, ask the worker to put the camera back and leave FOCUSING.
+
+        Not a tracked command: the worker always answers with ``FocusEnded`` (its problems
+        name what did not come back), and ``focus-off`` plays then, as the camera's truth.
+        """
+        self._command_id += 1
+        self._command, self._timer = None, None
+        return [Focus(False), Command("focus-off", self._command_id),
+                *self._enter(State.IDLE, why)]
 
     def _settle(self, recording: bool, why: str, now: float, *,
                 confirmed: bool = False) -> list[Effect]:
@@ -476,6 +503,76 @@ def _stop_then_power_off(c: C, now: float, payload: object) -> list[Effect]:
 
 def _power_off(c: C, now: float, payload: object) -> list[Effect]:
     return c._power_off("power-off gesture", now)
+
+
+# Focus mode (docs/focus.md). A press inside it leaves *and records*: focusing is done for a
+# shot, and the camera is put back (zoom, live view) before the start, so the clip is never
+# recorded magnified. `recording` still waits for the camera's Card.
+
+
+def _focus_on(c: C, now: float, payload: object) -> list[Effect]:
+    return c._send("focus-on", now)
+
+
+def _focus_leave(c: C, now: float, payload: object) -> list[Effect]:
+    return c._focus_off("focus gesture again")
+
+
+def _focus_leave_then_start(c: C, now: float, payload: object) -> list[Effect]:
+    return [*c._focus_off("press: leave focus mode, then start"), *c._send("start", now)]
+
+
+def _focus_leave_then_power_off(c: C, now: float, payload: object) -> list[Effect]:
+    return [*c._focus_off("power-off gesture"), *c._power_off("power-off gesture", now)]
+
+
+def _focus_started(c: C, now: float, payload: object) -> list[Effect]:
+    c._command, c._timer = None, None
+    c._focus_on_cued = True
+    return [Cue("focus-on"), Focus(True), Record("focus", {"on": True})]
+
+
+def _focus_started_late(c: C, now: float, payload: object) -> list[Effect]:
+    # The mode was left (or failed) before the worker answered; its focus-off follows.
+    return [Record("stale-focus", {"state": c.state.value})]
+
+
+def _focus_ended(c: C, now: float, payload: object) -> list[Effect]:
+    """The worker put the camera back: cue focus-off (only after a focus-on), error if a
+    setting did not read back as before."""
+    problems = list(payload.problems) if isinstance(payload, FocusEnded) else []
+    out: list[Effect] = [Record("focus", {"on": False, "problems": problems})]
+    if c._focus_on_cued:
+        c._focus_on_cued = False
+        out.insert(0, Cue("focus-off"))
+    if problems:
+        out.append(Cue("error"))
+    if c.state is State.FOCUSING:  # the worker ended it by itself (frames refused)
+        out = [Focus(False), *out, *c._enter(State.IDLE, "focus mode ended by the camera")]
+    return out
+
+
+def _focus_failed(cue: str) -> Handler:
+    """focus-on did not take: cue it, let the worker put back what it changed, sync."""
+
+    def failed(c: C, now: float, payload: object) -> list[Effect]:
+        c._command_id += 1
+        undo: list[Effect] = [Focus(False), Command("focus-off", c._command_id)]
+        if cue == "refused":
+            return undo + c._failed("refused", payload, now, reason="focus-unavailable")
+        return undo + (_busy(c, now, payload) if cue == "busy" else _timed_out(c, now, payload))
+
+    failed.__name__ = f"focus failed: {cue}"
+    return failed
+
+
+def _focus_camera_started(c: C, now: float, payload: object) -> list[Effect]:
+    # The body's own record button: leave focus mode (record unmagnified), cue recording.
+    return [*c._focus_off("camera started by itself"), *_settle_recording(c, now, payload)]
+
+
+def _focus_internal_error(c: C, now: float, payload: object) -> list[Effect]:
+    return [*c._focus_off("internal error"), *_internal_error_resync(c, now, payload)]
 
 
 def _remember(intent: Pending | Literal["start", "stop"]) -> Handler:
@@ -786,6 +883,7 @@ def _actions_in_flight() -> dict[Input, Row]:
         I.STOP: _row(_remember("stop"), "remember: end up stopped"),
         I.STATUS: _row(_status, "cue what the camera last confirmed"),
         I.POWER_OFF: _row(_remember(Pending.POWER_OFF), "remember: stop if needed, power off"),
+        I.FOCUS: _row(_nothing, "no focus mode while a command is in flight"),
         I.NOTHING: _IGNORE,
     }
 
@@ -818,6 +916,8 @@ def _camera_common(lost_says: str = "camera lost") -> dict[Input, Row]:
         I.POWER_OFF_FAILED: _IGNORE,
         I.INTERNAL_ERROR: _row(_internal_error_resync, "cue error, fetch the real state",
                                S.SYNCING),
+        I.FOCUS_STARTED: _row(_focus_started_late, "journal: the mode was already left"),
+        I.FOCUS_ENDED: _row(_focus_ended, "cue focus-off if focus-on was played"),
     }
 
 
@@ -883,6 +983,9 @@ def _unconfirmed(recording: bool) -> dict[Input, Row]:
         }
     return {
         **actions,
+        # Focus mode magnifies the view: never on a body that might be recording unseen.
+        I.FOCUS: _row(_cue("refused"), "no focus mode while the recording state is "
+                      "unconfirmed: cue refused"),
         I.STATUS: _row(_status, "cue sent: unconfirmed"),
         I.STILL: _row(_still_not_now, "cue refused: the camera's state is not confirmed"),
         I.LIMIT_SOON: _IGNORE,
@@ -905,7 +1008,10 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.STOP: _row(_no_camera_stop, "cue no-camera; the stop is kept for reconnection"),
         I.STATUS: _row(_cue("no-camera"), "cue no-camera"),
         I.POWER_OFF: _row(_power_off, "power off", S.POWERING_OFF),
+        I.FOCUS: _row(_cue("no-camera"), "cue no-camera"),
         I.NOTHING: _IGNORE,
+        I.FOCUS_STARTED: _row(_focus_started_late, "journal"),
+        I.FOCUS_ENDED: _row(_focus_ended, "cue focus-off if focus-on was played"),
         I.CONNECTED_IDLE: _row(_adopt, "connected, camera idle: cue ready", S.IDLE),
         I.CONNECTED_RECORDING: _row(_adopt, "connected, camera recording: cue recording "
                                     "(or carry out a stop pressed meanwhile)", S.RECORDING),
@@ -935,6 +1041,8 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.POWER_OFF: _row(_power_off, "power off", S.POWERING_OFF),
         I.STILL: _row(_still, "release the shutter", S.SHOOTING),
         I.LIMIT_SOON: _IGNORE,
+        I.FOCUS: _row(_focus_on, "enter focus mode (focus-on once the camera has)",
+                      S.FOCUSING),
         I.NOTHING: _IGNORE,
         **_no_command_in_flight(),
         **_camera_common(),
@@ -954,6 +1062,7 @@ TABLE: dict[State, dict[Input, Row]] = {
         I.STILL: _row(_still_while_recording, "cue refused (or stop-shoot-restart: stop "
                       "first)", S.STOPPING),
         I.LIMIT_SOON: _row(_limit_soon, "cue limit-soon: the clip reaches its cap soon"),
+        I.FOCUS: _row(_nothing, "no focus mode while recording"),
         I.NOTHING: _IGNORE,
         **_no_command_in_flight(),
         **_camera_common(),
@@ -967,13 +1076,45 @@ TABLE: dict[State, dict[Input, Row]] = {
     S.SHOOTING: _in_flight(S.SHOOTING),
     S.RECORDING_UNCONFIRMED: _unconfirmed(recording=True),
     S.IDLE_UNCONFIRMED: _unconfirmed(recording=False),
+    S.FOCUSING: {
+        I.TOGGLE: _row(_focus_leave_then_start, "leave focus mode, then start recording",
+                       S.IDLE, S.STARTING),
+        I.START: _row(_focus_leave_then_start, "leave focus mode, then start recording",
+                      S.IDLE, S.STARTING),
+        I.STOP: _row(_cue("ready"), "not recording: cue ready"),
+        I.STATUS: _row(_status, "cue ready"),
+        I.POWER_OFF: _row(_focus_leave_then_power_off, "put the camera back, power off",
+                          S.IDLE, S.POWERING_OFF),
+        I.FOCUS: _row(_focus_leave, "leave focus mode (focus-off once the camera is back)",
+                      S.IDLE),
+        I.STILL: _row(_cue("refused"), "no still in focus mode (magnified): leave it first"),
+        I.LIMIT_SOON: _IGNORE,
+        I.NOTHING: _IGNORE,
+        **_camera_common(),
+        I.FOCUS_STARTED: _row(_focus_started, "cue focus-on, start the pulse train"),
+        I.FOCUS_ENDED: _row(_focus_ended, "the camera ended it: cue focus-off", S.IDLE),
+        I.REPORTS_RECORDING: _row(_focus_camera_started, "camera started by itself: leave "
+                                  "focus mode, cue recording", S.IDLE, S.RECORDING),
+        I.REPORTS_STOPPED: _IGNORE,
+        I.FAILED_BUSY: _row(_focus_failed("busy"), "focus-on busy: cue busy, undo, sync",
+                            S.SYNCING),
+        I.FAILED_REFUSED: _row(_focus_failed("refused"), "focus-on refused: cue refused, "
+                               "undo, sync", S.SYNCING),
+        I.CONFIRM_TIMEOUT: _row(_focus_failed("error"), "focus-on timed out: cue error, "
+                                "undo, sync", S.SYNCING),
+        I.INTERNAL_ERROR: _row(_focus_internal_error, "leave focus mode, cue error, sync",
+                               S.IDLE, S.SYNCING),
+    },
     S.POWERING_OFF: {
         I.TOGGLE: _row(_cue("power-off"), "still shutting down: cue power-off"),
         I.START: _row(_cue("power-off"), "still shutting down: cue power-off"),
         I.STOP: _row(_cue("power-off"), "still shutting down: cue power-off"),
         I.STATUS: _row(_cue("power-off"), "cue power-off"),
         I.POWER_OFF: _row(_cue("power-off"), "already shutting down"),
+        I.FOCUS: _row(_cue("power-off"), "still shutting down: cue power-off"),
         I.NOTHING: _IGNORE,
+        I.FOCUS_STARTED: _row(_focus_started_late, "journal"),
+        I.FOCUS_ENDED: _row(_focus_ended, "journal (focus-off if focus-on was played)"),
         I.CONNECTED_IDLE: _IGNORE,
         I.CONNECTED_RECORDING: _IGNORE,
         I.CONNECTED_UNCONFIRMED: _IGNORE,

@@ -106,8 +106,30 @@ class CopyReport:
     progress: CopyProgress
 
 
+@dataclass(frozen=True, slots=True)
+class FocusStarted:
+    """The camera worker entered focus mode: live-view frames flow (magnified if it can)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FocusEnded:
+    """Focus mode ended; ``problems`` names each setting that did not read back as before."""
+
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FocusScore:
+    """One live-view frame's sharpness (any scale), taken at ``at``. The daemon hands it to
+    :class:`pitrigger.focus.FocusFeedback`; the controller's table never sees it."""
+
+    score: float
+    at: float
+
+
 CameraReport = (CameraConnected | CameraState | CommandFailed | CommandSent | CameraLost
-                | ClipSaved | SupplyReport | StillResult)
+                | ClipSaved | SupplyReport | StillResult | FocusStarted | FocusEnded
+                | FocusScore)
 
 
 # --- effects (controller -> edge) ---------------------------------------------------------
@@ -115,10 +137,10 @@ CameraReport = (CameraConnected | CameraState | CommandFailed | CommandSent | Ca
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """Tell the camera to ``start``/``stop`` recording, ``sync`` (report its real state) or
-    take a ``still``."""
+    """Tell the camera to ``start``/``stop`` recording, ``sync`` (report its real state), take
+    a ``still``, or ``focus-on``/``focus-off`` (enter focus mode / put everything back)."""
 
-    action: Literal["start", "stop", "sync", "still"]
+    action: Literal["start", "stop", "sync", "still", "focus-on", "focus-off"]
     id: int
 
 
@@ -149,7 +171,14 @@ class PowerOff:
     """Ask the system to power off (after the cue has played)."""
 
 
-Effect = Command | Cue | Record | PowerOff | StatusAnswer
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """Start (``on``) or silence the focus feedback (:class:`pitrigger.focus.FocusFeedback`)."""
+
+    on: bool
+
+
+Effect = Command | Cue | Record | PowerOff | StatusAnswer | Focus
 
 
 # --- the daemon's inbox (adapter threads -> the loop) ---------------------------------------
@@ -211,6 +240,10 @@ __all__ = [
     "Edge",
     "Effect",
     "FailureKind",
+    "Focus",
+    "FocusEnded",
+    "FocusScore",
+    "FocusStarted",
     "FromCamera",
     "InboxItem",
     "PowerOff",

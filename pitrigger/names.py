@@ -79,6 +79,10 @@ REFUSALS: dict[str, str] = {
         "no trigger path works on this body ([camera] trigger = \"auto\" found no 0xD1B8 and "
         "no path proved by `pitrigger probe`): run the probe, or set the trigger"
     ),
+    "focus-unavailable": (
+        "focus mode could not start: the body gives no live-view frames (lens, mode, menu), "
+        "or numpy/Pillow are missing (pip install 'pitrigger[focus]')"
+    ),
     "unknown": "the body refused without saying why: run `pitrigger probe`",
 }
 
@@ -98,6 +102,7 @@ class State(StrEnum):
     RECORDING_UNCONFIRMED = "recording-unconfirmed"
     IDLE_UNCONFIRMED = "idle-unconfirmed"
     POWERING_OFF = "powering-off"
+    FOCUSING = "focusing"  # focus mode: magnified live view scored, felt as a pulse rate
 
 
 __all__ = ["ACTIONS", "CUES", "GESTURES", "HOLDS", "REFUSALS", "TRIGGERS", "State"]

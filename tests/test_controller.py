@@ -24,6 +24,8 @@ from pitrigger.controller import (
     CommandFailed,
     CommandSent,
     Cue,
+    FocusEnded,
+    FocusStarted,
     Input,
     Pending,
     PowerOff,
@@ -428,6 +430,8 @@ def _payload(kind: Input, c: RecordingController) -> object:
         Input.LOST: CameraLost("cable"),
         Input.SUPPLY_READ: SupplyReport(25.0, 10_000, connected=True),
         Input.STILL_RELEASED: StillResult(True),
+        Input.FOCUS_STARTED: FocusStarted(),
+        Input.FOCUS_ENDED: FocusEnded(("evfmode: '0' -> '1'",)),
     }.get(kind)
 
 
@@ -448,6 +452,7 @@ def _reach(state: State, pending: Pending = Pending.NOTHING) -> RecordingControl
         State.RECORDING_UNCONFIRMED: [CameraConnected(False, confirms=False), "press",
                                       "sent"],
         State.IDLE_UNCONFIRMED: [CameraConnected(False, confirms=False)],
+        State.FOCUSING: [CameraConnected(False), "long-hold", FocusStarted()],
     }
     for step in path[state]:
         if step == "timeout":
@@ -579,7 +584,7 @@ class ControllerAgainstCamera(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         actions = {"idle": {"press": "toggle-recording", "hold": "status",
-                            "double": "start-recording", "long-hold": "stop-recording",
+                            "double": "start-recording", "long-hold": "focus-mode",
                             "very-long-hold": "power-off"},
                    "recording": {"press": "toggle-recording", "hold": "status",
                                  "double": "start-recording", "long-hold": "stop-recording",
@@ -629,6 +634,13 @@ class ControllerAgainstCamera(RuleBasedStateMachine):
             self.apply(self.c.state, self.c.camera(CommandFailed(cmd.id, "lost"), self.now))
         elif cmd.action == "sync":
             self.apply(self.c.state, self.c.camera(CameraState(self.recording, "sync"), self.now))
+        elif cmd.action == "focus-off":  # always answered: the settings are put back
+            self.apply(self.c.state, self.c.camera(FocusEnded(()), self.now))
+        elif cmd.action == "focus-on" and self.fault not in ("busy", "refuse"):
+            if self.fault == "slow":
+                self.now += 5.0
+                self.apply(self.c.state, self.c.advance(self.now))
+            self.apply(self.c.state, self.c.camera(FocusStarted(), self.now))
         elif self.fault in ("busy", "refuse"):
             kind = "busy" if self.fault == "busy" else "refused"
             self.apply(self.c.state, self.c.camera(CommandFailed(cmd.id, kind), self.now))
@@ -683,8 +695,11 @@ class ControllerAgainstCamera(RuleBasedStateMachine):
             else:
                 break
         if self.c.state is not State.POWERING_OFF:
-            assert self.c.state in (State.IDLE, State.RECORDING), self.c.state
+            # Focus mode is settled too: it lasts until the user leaves it.
+            assert self.c.state in (State.IDLE, State.RECORDING, State.FOCUSING), self.c.state
             assert self.c.believed_recording == self.recording
+            if self.c.state is State.FOCUSING:
+                assert not self.recording
 
 
 TestControllerAgainstCamera = ControllerAgainstCamera.TestCase
