@@ -22,10 +22,12 @@ from typing import Any
 
 from pitrigger.buttons import ButtonSource
 from pitrigger.cameras import CameraBackend
+from pitrigger.cameras.focus_session import FocusOptions
 from pitrigger.cameras.worker import CameraWorker
 from pitrigger.config import Config
 from pitrigger.controller import RecordingController
 from pitrigger.day_setup import make_day_jobs, make_day_keeper, make_status_shape
+from pitrigger.focus import FocusFeedback
 from pitrigger.gestures import Gesture, GestureRecogniser, ThresholdCrossed
 from pitrigger.haptics import HapticSequencer
 from pitrigger.journal import NullJournal
@@ -36,6 +38,8 @@ from pitrigger.messages import (
     Cue,
     Edge,
     Effect,
+    Focus,
+    FocusScore,
     FromCamera,
     InboxItem,
     PowerOff,
@@ -117,10 +121,14 @@ class Daemon:
             config.gestures.timings(),
             pressed_at_start=bool(getattr(button, "is_pressed", False)),
         )
+        # Focus mode's pulse train (docs/focus.md): pulses may follow each other with the
+        # short gap that 8 Hz leaves; every other pattern keeps min_gap_ms.
+        self.focus_feedback = FocusFeedback(config.focus.tuning())
         self.haptics = HapticSequencer(
             config.pattern_objects(),
             kick_s=config.haptics.kick_ms / 1000 if config.haptics.pwm else 0.0,
             min_gap_s=config.haptics.min_gap_ms / 1000,
+            repeat_gap_s={"focus": self.focus_feedback.tuning.min_gap_s},
         )
         # How a press reaches the camera ([camera] trigger), chosen on every connection.
         self.triggers = triggers if triggers is not None else TriggerSelector.from_config(config)
@@ -134,6 +142,8 @@ class Daemon:
             reconnect_min_s=config.camera.reconnect_min_s,
             reconnect_max_s=config.camera.reconnect_max_s,
             jobs=make_day_jobs(config, camera, lambda report: self.inbox.put(FromCamera(report))),
+            focus=FocusOptions(zoom=config.focus.zoom, max_fps=config.focus.max_fps,
+                               measure=config.focus.measure, crop=config.focus.crop),
         )
         self.pattern_listeners: list[Callable[[str, float], None]] = []
         self.power_off_requested = False
@@ -238,7 +248,8 @@ class Daemon:
 
     def _next_deadline(self) -> float | None:
         deadlines = [d for d in (self.gestures.next_deadline(), self.controller.next_deadline(),
-                                 self.haptics.next_deadline(), self._next_watchdog)
+                                 self.haptics.next_deadline(), self._next_watchdog,
+                                 self.focus_feedback.next_deadline())
                      if d is not None]
         return min(deadlines) if deadlines else None
 
@@ -271,7 +282,7 @@ class Daemon:
             self._records.append(Record("reload", {"ok": False, "problem": str(exc)[:2000]}))
             self.haptics.play("error", now)
             return
-        restart_needed = [name for name in ("button", "camera", "wired", "journal") if
+        restart_needed = [name for name in ("button", "camera", "wired", "journal", "focus") if
                           getattr(config, name) != getattr(self.config, name)]
         if config.haptics.sink != self.config.haptics.sink or \
                 config.haptics.pin != self.config.haptics.pin:
@@ -293,6 +304,12 @@ class Daemon:
                      report.progress.size, report.progress.status)
             self._records.append(Record("copy", report.progress.fields()))
             return
+        if isinstance(report, FocusScore):
+            # A scored live-view frame: the focus feedback's, never the controller's table.
+            if self.controller.state is State.FOCUSING:
+                for cue in self.focus_feedback.frame(report.score, now):
+                    self.haptics.play(cue, now)
+            return
         self._apply(self.controller.camera(report, now), now)
         if not self._ready_sent:
             # Up and serving, camera or not: systemd may stop waiting for us.
@@ -303,10 +320,12 @@ class Daemon:
     def _advance(self, now: float) -> None:
         self._gesture_events(self.gestures.advance(now), now)
         self._apply(self.controller.advance(now), now)
+        self._focus_pulses(now)
         self.sink.set_level(self.haptics.advance(now))
         for started in self.haptics.pop_started():
-            log.info("haptic %s", started.name)
-            self._records.append(Record("haptic", {"name": started.name}))
+            if started.name != "focus":  # up to 8 a second: not a line each in the journal
+                log.info("haptic %s", started.name)
+                self._records.append(Record("haptic", {"name": started.name}))
             self.sink.pattern_started(started.name)
             for listener in self.pattern_listeners:
                 listener(started.name, started.at)
@@ -317,6 +336,17 @@ class Daemon:
             self._watchdog(now)
         if self._stop_when_settled and self._settled():
             self._stop.set()
+
+    def _focus_pulses(self, now: float) -> None:
+        """Play a due pulse of the focus train, unless it would blur another message."""
+        if self.focus_feedback.active and self.controller.state is not State.FOCUSING:
+            self.focus_feedback.stop()  # the mode ended without a Focus(False): lost camera
+        for pulse in self.focus_feedback.advance(now):
+            # Skipped while the button is down (the hold's ticks must be felt alone) and
+            # while another pattern plays or waits (a cue is never blurred by the train).
+            busy = self.haptics.playing not in (None, pulse) or self.haptics.queued
+            if not self.gestures.pressed and not busy:
+                self.haptics.play(pulse, now)
 
     def _flush_records(self) -> None:
         records, self._records = self._records, []
@@ -361,6 +391,11 @@ class Daemon:
                 self._records.append(effect)
             elif isinstance(effect, PowerOff):
                 self._power_off_due = True
+            elif isinstance(effect, Focus):
+                if effect.on:
+                    self.focus_feedback.enter(now)
+                else:
+                    self.focus_feedback.stop()
         self.gestures.double_enabled = self.controller.double_enabled
 
     def _request_power_off(self) -> None:

@@ -10,7 +10,10 @@ answers with cue names for the haptic sequencer:
 * ``in-focus`` — the score came back within ``in_focus_within`` of its peak after having
   passed it (a peak is only known once the score has fallen away from it).
 * ``focus-lost`` — after ``in-focus``, the score fell ``lost_drop`` or more below the peak.
-* ``focus-on`` / ``focus-off`` — entering and leaving the mode.
+
+``focus-on`` and ``focus-off`` (entering and leaving) are the recording controller's cues: they
+confirm what the camera did. This machine starts with :meth:`FocusFeedback.enter` and falls
+silent with :meth:`FocusFeedback.stop`.
 
 The score used is the median of the last ``median_of`` frames (a single noisy frame neither
 makes a new best nor fires a cue). The best is per stay in the mode: re-enter to forget it
@@ -18,7 +21,6 @@ makes a new best nor fires a cue). The best is per stay in the mode: re-enter to
 
 >>> fb = FocusFeedback()
 >>> fb.enter(0.0)
-['focus-on']
 >>> for i, score in enumerate([10, 10, 10]):
 ...     _ = fb.frame(score, 0.1 * i)
 >>> fb.rate_hz, fb.advance(0.2), fb.next_deadline()
@@ -141,18 +143,15 @@ class FocusFeedback:
 
     # -- inputs ----------------------------------------------------------------------------
 
-    def enter(self, now: float) -> list[str]:
-        """The mode begins: forget the last stay's best."""
+    def enter(self, now: float) -> None:
+        """The mode began (the camera sends frames): forget the last stay's best."""
         self._reset()
         self.active = True
-        return ["focus-on"]
 
-    def leave(self, now: float) -> list[str]:
-        if not self.active:
-            return []
+    def stop(self) -> None:
+        """The mode is ending: no more pulses or cues (``focus-off`` is the controller's)."""
         self.active = False
         self._next_pulse = None
-        return ["focus-off"]
 
     def frame(self, score: float, now: float) -> list[str]:
         """A frame was scored (any non-negative scale). Returns ``in-focus``/``focus-lost``."""

@@ -35,15 +35,16 @@ def test_focus_cues_are_in_the_one_list_of_names() -> None:
     assert set(FOCUS_CUES) <= set(CUES)
 
 
-def test_enter_and_leave_mark_the_mode_and_reset_the_best() -> None:
+def test_enter_and_stop_bound_the_mode_and_reset_the_best() -> None:
     fb = FocusFeedback()
-    assert fb.enter(0.0) == ["focus-on"]
+    assert fb.frame(50.0, 0.0) == [] and fb.next_deadline() is None  # not entered: nothing
+    fb.enter(0.0)
     fb.frame(50.0, 0.0)
-    assert fb.best == 50.0
-    assert fb.leave(1.0) == ["focus-off"]
-    assert fb.leave(1.1) == []  # leaving twice says nothing the second time
+    assert fb.best == 50.0 and fb.next_deadline() == 0.0
+    fb.stop()
     assert fb.next_deadline() is None and fb.advance(5.0) == []
-    fb.enter(2.0)
+    assert fb.frame(80.0, 5.0) == [] and fb.best == 50.0  # stopped: frames are ignored
+    fb.enter(6.0)
     assert fb.best == 0.0 and fb.score is None
 
 

@@ -22,6 +22,7 @@ from pitrigger.cameras import (
     CameraGone,
     CameraRefused,
 )
+from pitrigger.cameras.focus_session import FocusOptions, FocusSession
 from pitrigger.messages import (
     CameraConnected,
     CameraLost,
@@ -68,6 +69,7 @@ class CameraWorker:
         poll_interval_s: float = 0.5,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
+        focus: FocusOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
         triggers: TriggerSelector | None = None,
         jobs: DayJobs | None = None,
@@ -90,6 +92,8 @@ class CameraWorker:
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
         self._lost_reported = False
         self._next_poll = 0.0
+        # Focus mode: frames between commands, on this thread (docs/focus.md).
+        self.focus = FocusSession(backend, focus or FocusOptions(), report, clock)
 
     @staticmethod
     def _observed_by(jobs: DayJobs, report: Report) -> Report:
@@ -128,7 +132,10 @@ class CameraWorker:
                 backoff = min(backoff * 2, self.reconnect_max_s)
                 continue
             wait = self.poll_interval_s
-            if self.jobs is not None:
+            if self.focus.active:
+                # Focus mode: the next frame, or the next poll (the day's jobs wait).
+                wait = min(self.focus.wait_s(), max(0.0, self._next_poll - self.clock()))
+            elif self.jobs is not None:
                 # Polls keep their own cadence (they keep the body awake: under 10 s apart);
                 # background work fits in between.
                 wait = max(0.0, self._next_poll - self.clock())
@@ -145,6 +152,13 @@ class CameraWorker:
             try:
                 if isinstance(item, Command):
                     self._execute(item)
+                elif self.focus.active:
+                    # Focus mode: frames at max_fps; the day's background jobs wait (turning
+                    # live view off between clips would fight the frames).
+                    if self.focus.wait_s() == 0.0:
+                        self.focus.grab()
+                    if self.clock() >= self._next_poll:
+                        self._forward(self._poll())  # events still flow in focus mode
                 elif self.jobs is not None:
                     if self.jobs.wait_s() == 0.0:
                         self.jobs.step()  # one short piece: a chunk, a reading, live view off
@@ -221,6 +235,12 @@ class CameraWorker:
         return False
 
     def _execute(self, command: Command) -> None:
+        if command.action == "focus-on":
+            self.focus.enter(command)
+            return
+        if command.action == "focus-off":
+            self.focus.leave()
+            return
         if command.action == "still":
             self._still(command)
             return
@@ -354,6 +374,7 @@ class CameraWorker:
     def _lose(self, reason: str) -> None:
         log.warning("camera lost: %s", reason)
         self.connected = False
+        self.focus.reset()  # a new session starts unmagnified; the controller has left too
         self._lost_reported = True
         self.report(CameraLost(reason))
         self._close()
