@@ -93,6 +93,7 @@ no-camera = { steps_ms = [40, 20, 20, 20, 20] }
 busy = { steps_ms = [20, 40, 20] }
 tick = { steps_ms = [20] }
 power-off = { steps_ms = [40, 20, 40, 20, 40] }
+focus = { steps_ms = [20] }
 """
 REFUSALS = ("busy", "error", "no-camera")
 

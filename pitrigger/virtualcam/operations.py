@@ -57,7 +57,11 @@ def op_get_viewfinder_data(cam: VirtualEos5D2, operation: Operation) -> Reply:
     The renderer (numpy, Pillow, the scene) is loaded on the first frame asked for."""
     if not cam.evf_output & ptp.EVF_OUTPUT_PC:
         return Reply(Rc.CANON_NOT_READY)
-    view = cam.ensure_live_view()
+    try:
+        view = cam.ensure_live_view()
+    except (ImportError, FileNotFoundError):
+        # No numpy/Pillow/scene here (pip install 'pitrigger[scene]'): a body without frames.
+        return Reply(Rc.CANON_NOT_READY)
     return Reply(Rc.OK, data=view.viewfinder_data(cam.zoom, cam.zoom_position))
 
 
