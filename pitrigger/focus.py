@@ -163,19 +163,21 @@ class FocusFeedback:
         self.score = median
         out: list[str] = []
         tuning = self.tuning
-        if median > self.best:
-            self.best = median
-            self._passed = False  # a new peak: it has not been passed yet
-        elif median < self.best * (1 - tuning.passed_drop):
-            self._passed = True
         if self._in_focus and median < self.best * (1 - tuning.lost_drop):
             self._in_focus = False
             out.append("focus-lost")
         elif (not self._in_focus and self._passed
               and median >= self.best * (1 - tuning.in_focus_within)):
+            # Back at the peak after passing it. Checked before the best is updated: the
+            # return often lands a hair above the old best (noise), and that is the same peak.
             self._in_focus = True
             self._passed = False  # fire again only after leaving the peak once more
             out.append("in-focus")
+        if median > self.best:
+            self.best = median
+            self._passed = False  # a new peak: it has not been passed yet
+        elif median < self.best * (1 - tuning.passed_drop):
+            self._passed = True
         self._reschedule(now)
         return out
 

@@ -99,6 +99,17 @@ def test_in_focus_fires_at_the_peak_within_one_step_and_focus_lost_when_moving_a
     assert bell(lost[0]) < 0.75 * bell(0.0)
 
 
+def test_a_return_a_hair_above_the_old_best_is_the_same_peak_and_fires_in_focus() -> None:
+    # Found through libgphoto2: frame noise made the return to the peak a new best, which
+    # reset "passed" and in-focus never came.
+    fb = FocusFeedback()
+    fb.enter(0.0)
+    fired: list[str] = []
+    for i, score in enumerate([50, 80, 100, 100, 100, 60, 60, 60, 100.4, 100.4, 100.4]):
+        fired += fb.frame(score, i * 0.1)
+    assert fired == ["in-focus"] and fb.best == 100.4
+
+
 def test_no_in_focus_before_the_peak_has_been_passed() -> None:
     fb = FocusFeedback()
     fb.enter(0.0)
