@@ -112,3 +112,12 @@ def test_a_late_focus_started_after_leaving_is_only_journaled() -> None:
     assert c.state is State.IDLE
     out = c.camera(FocusStarted(), 1.5)
     assert cues(out) == [] and Focus(True) not in out
+
+
+def test_no_focus_mode_while_the_recording_state_is_unconfirmed() -> None:
+    # A body that cannot report recording (usb-half-press, wired): it might be recording.
+    c = RecordingController()
+    c.camera(CameraConnected(recording=False, confirms=False), 0.0)
+    assert c.state is State.IDLE_UNCONFIRMED
+    out = c.gesture("long-hold", 1.0)
+    assert cues(out) == ["refused"] and commands(out) == [] and c.state is State.IDLE_UNCONFIRMED
