@@ -128,7 +128,9 @@ class Daemon:
             config.pattern_objects(),
             kick_s=config.haptics.kick_ms / 1000 if config.haptics.pwm else 0.0,
             min_gap_s=config.haptics.min_gap_ms / 1000,
-            repeat_gap_s={"focus": self.focus_feedback.tuning.min_gap_s},
+            # 1 ms under the train's own gap: the feedback schedules taps exactly one period
+            # apart, and float rounding must not push a tap into the queue for a later turn.
+            repeat_gap_s={"focus": self.focus_feedback.tuning.min_gap_s - 0.001},
         )
         # How a press reaches the camera ([camera] trigger), chosen on every connection.
         self.triggers = triggers if triggers is not None else TriggerSelector.from_config(config)
@@ -342,10 +344,10 @@ class Daemon:
         if self.focus_feedback.active and self.controller.state is not State.FOCUSING:
             self.focus_feedback.stop()  # the mode ended without a Focus(False): lost camera
         for pulse in self.focus_feedback.advance(now):
-            # Skipped while the button is down (the hold's ticks must be felt alone) and
-            # while another pattern plays or waits (a cue is never blurred by the train).
-            busy = self.haptics.playing not in (None, pulse) or self.haptics.queued
-            if not self.gestures.pressed and not busy:
+            # Dropped, never queued, while the button is down (the hold's ticks must be felt
+            # alone) and while another pattern plays, waits or still needs its gap (a cue is
+            # never blurred by the train, and a late tap would misstate the rate).
+            if not self.gestures.pressed and self.haptics.can_start(pulse, now):
                 self.haptics.play(pulse, now)
 
     def _flush_records(self) -> None:

@@ -138,3 +138,52 @@ def test_the_daemon_starts_without_numpy_or_pillow(tmp_path: Path) -> None:
                             timeout=60, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "heavy: none state: idle" in result.stderr, result.stderr[-2000:]
+
+
+def test_each_focus_pulse_is_its_own_terminal_line_and_a_held_button_pauses_the_train(
+        tmp_path: Path) -> None:
+    """The daemon's loop body driven by hand with an injected clock (no threads, no time)."""
+    import io
+
+    from pitrigger.buttons import TerminalButton
+    from pitrigger.config import parse_config
+    from pitrigger.daemon import Daemon
+    from pitrigger.haptics import render
+    from pitrigger.messages import CameraConnected, FocusScore, FocusStarted
+    from pitrigger.motors import TerminalMotor
+
+    config = parse_config(f'[journal]\npath = "{tmp_path / "j.jsonl"}"\n')
+    out = io.StringIO()
+    patterns = config.pattern_objects()
+    clock = [100.0]
+    daemon = Daemon(config, button=TerminalButton(), camera=object(),  # type: ignore[arg-type]
+                    sink=TerminalMotor(out, lambda name: render(patterns[name])),
+                    clock=lambda: clock[0])
+
+    def run_until(t: float) -> None:
+        while (deadline := daemon._next_deadline()) is not None and deadline <= t:
+            clock[0] = max(clock[0], deadline)
+            daemon._advance(clock[0])
+        clock[0] = t
+        daemon._advance(t)
+
+    daemon._camera_report(CameraConnected(recording=False), clock[0])
+    daemon._apply(daemon.controller.gesture("long-hold", clock[0]), clock[0])
+    daemon._camera_report(FocusStarted(), clock[0])
+    run_until(101.0)
+    for i in range(20):  # two seconds at the best score: 8 Hz
+        daemon._camera_report(FocusScore(50.0, clock[0]), clock[0])
+        run_until(101.0 + 0.1 * (i + 1))
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["haptic ready  █▁█", "haptic focus-on  ███▁█"]
+    focus_lines = [line for line in lines if line.startswith("haptic focus ")]
+    assert focus_lines and set(focus_lines) == {"haptic focus  █"}
+    assert 12 <= len(focus_lines) <= 17  # ~2 s at 8 Hz, from the first frame on
+    # The button goes down: the train pauses (the hold's ticks must be felt alone).
+    daemon.gestures.edge(True, clock[0])
+    before = len(out.getvalue().splitlines())
+    for _ in range(10):
+        daemon._camera_report(FocusScore(50.0, clock[0]), clock[0])
+        run_until(clock[0] + 0.1)
+    paused = [line for line in out.getvalue().splitlines()[before:] if "focus " in line]
+    assert paused == [], out.getvalue().splitlines()[before - 3:]
