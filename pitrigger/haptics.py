@@ -252,29 +252,6 @@ class HapticSequencer:
         gap = self.repeat_gap_s.get(name, self.min_gap_s) if name == last else self.min_gap_s
         return idle_since + gap <= now
 
-    def can_start(self, name: str, now: float) -> bool:
-        """Would ``name``, played now, start at once (nothing playing or waiting, its gap
-        over)? For a pulse train that must be dropped rather than queued behind others.
-
-        >>> seq = HapticSequencer(DEFAULT_PATTERNS, repeat_gap_s={"focus": 0.06})
-        >>> seq.play("focus", 0.0); seq.advance(0.0)
-        1.0
-        >>> seq.can_start("focus", 0.1), seq.can_start("focus", 0.12), seq.can_start("tick", 0.12)
-        (False, True, False)
-        """
-        now = max(now, self._now)
-        if self._queue:
-            return False
-        idle_since = self._idle_since
-        if self._playing is not None:
-            if self._playing.ends > now:
-                return False
-            idle_since = self._playing.ends  # over, though advance() has not said so yet
-            if self._playing.name != name or name not in self.repeat_gap_s:
-                return idle_since + self.min_gap_s <= now
-            return idle_since + self.repeat_gap_s[name] <= now
-        return idle_since + self._gap_before(name) <= now
-
     def stop(self, now: float) -> float:
         """Cancel the playing and queued patterns; the motor goes off. Returns ``0.0``."""
         now = self._clock(now)

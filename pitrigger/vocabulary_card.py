@@ -6,6 +6,7 @@ for an A6 pocket card (105 mm wide), deterministic (no dates, fixed number forma
 ``docs/vocabulary-card.svg`` can be kept identical by a test::
 
     python -m pitrigger.vocabulary_card > docs/vocabulary-card.svg
+    python -m pitrigger.vocabulary_card --focus > docs/vocabulary-card-focus.svg
 
 >>> svg = card_svg()
 >>> svg.startswith("<svg") and 'data-cue="recording"' in svg
@@ -23,7 +24,7 @@ from pitrigger.haptics import DEFAULT_PATTERNS, Pattern
 from pitrigger.names import CUES
 from pitrigger.status_code import StatusReading, encode
 
-__all__ = ["CUE_GUIDE", "card_svg", "timeline_rects"]
+__all__ = ["CUE_GUIDE", "FOCUS_CARD_CUES", "card_svg", "focus_card_svg", "timeline_rects"]
 
 #: What each cue means and what to do about it. A cue missing here still gets its row.
 CUE_GUIDE: dict[str, tuple[str, str]] = {
@@ -43,7 +44,17 @@ CUE_GUIDE: dict[str, tuple[str, str]] = {
     "heat": ("After stopped: camera too hot.", "Let it cool, out of the sun."),
     "still": ("A still photo was taken.", "Nothing."),
     "sent": ("Sent; the camera cannot confirm.", "Look at the camera if it matters."),
+    # Focus mode: on their own card (focus_card_svg), felt only inside the mode.
+    "focus": ("One tap; faster = sharper (1-8 Hz).", "Turn the ring toward faster."),
+    "focus-on": ("Focus mode on (magnified view).", "Sweep through focus once."),
+    "focus-off": ("Focus mode off; camera put back.", "Press to record."),
+    "in-focus": ("Back at the sharpest point.", "Stop turning; press to record."),
+    "focus-lost": ("Turned well away from it.", "Turn back toward faster taps."),
 }
+
+#: Cues felt only in focus mode: drawn on the focus card, not the main one (A6 is full).
+FOCUS_CARD_CUES: tuple[str, ...] = ("focus-on", "focus", "in-focus", "focus-lost",
+                                    "focus-off")
 
 _WIDTH_MM = 105.0
 _MARGIN_MM = 5.0
@@ -91,7 +102,8 @@ def _text(x: float, y: float, text: str, size: float, weight: str = "normal") ->
 
 def card_svg(patterns: Mapping[str, Pattern] = DEFAULT_PATTERNS) -> str:
     """The whole card as SVG text (1 user unit = 1 mm)."""
-    cues = [c for c in CUES if c in patterns] + sorted(set(patterns) - set(CUES))
+    cues = [c for c in CUES if c in patterns and c not in FOCUS_CARD_CUES]
+    cues += sorted(set(patterns) - set(CUES))
     status_examples = [
         ("status: recording, 12 min, card low", StatusReading(True, 12, True)),
         ("status: not recording, 3 min today", StatusReading(False, 3, False)),
@@ -135,7 +147,44 @@ def card_svg(patterns: Mapping[str, Pattern] = DEFAULT_PATTERNS) -> str:
     return "\n".join(body) + "\n"
 
 
+def focus_card_svg(patterns: Mapping[str, Pattern] = DEFAULT_PATTERNS) -> str:
+    """Focus mode's cues and what its pulse train feels like, as a second A7-wide card."""
+    rows = len(FOCUS_CARD_CUES) + 2
+    height = round(_MARGIN_MM * 2 + 12 + _ROW_MM * rows, 1)
+    body: list[str] = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH_MM:g}mm" '
+        f'height="{height:g}mm" viewBox="0 0 {_WIDTH_MM:g} {height:g}">',
+        f'<rect x="0" y="0" width="{_WIDTH_MM:g}" height="{height:g}" fill="#fff" '
+        f'stroke="#000" stroke-width="0.3"/>',
+        _text(_MARGIN_MM, _MARGIN_MM + 4, "pitrigger: focus mode (long-hold)", 4.2, "bold"),
+        _text(_MARGIN_MM, _MARGIN_MM + 8, "Taps come faster as the picture gets sharper. "
+              "A press leaves and records.", 2.4),
+    ]
+    y = _MARGIN_MM + 12
+    text_x = _MARGIN_MM + _NAME_MM + _TIMELINE_MM + 2
+    for cue in FOCUS_CARD_CUES:
+        means, do = CUE_GUIDE[cue]
+        body.append(_text(_MARGIN_MM, y + 2.6, cue, 2.6, "bold"))
+        body += _bars(patterns[cue], _MARGIN_MM + _NAME_MM, y + 0.2, cue)
+        body.append(_text(text_x, y + 1.8, means, 2.2))
+        body.append(_text(text_x, y + 4.6, "→ " + do, 2.2))
+        y += _ROW_MM
+    tap = patterns["focus"].steps_ms[0]
+    for label, hz in (("far: 1 Hz", 1.0), ("sharp: 8 Hz", 8.0)):
+        # One second of the train at this rate, drawn at half the scale of the cues.
+        period_ms = round(1000 / hz)
+        train = Pattern(tuple(([tap, period_ms - tap] * int(hz))[:-1]) if hz > 1 else (tap,))
+        body.append(_text(_MARGIN_MM, y + 2.6, label, 2.3))
+        rects = timeline_rects(train, x=_MARGIN_MM + _NAME_MM, y=y + 0.2,
+                               mm_per_s=_MM_PER_S * 2)
+        body += [f'<rect x="{rx:g}" y="{ry:g}" width="{w:g}" height="{_BAR_MM:g}" fill="#000"/>'
+                 for rx, ry, w in rects]
+        y += _ROW_MM
+    body.append("</svg>")
+    return "\n".join(body) + "\n"
+
+
 if __name__ == "__main__":
     import sys
 
-    sys.stdout.write(card_svg())
+    sys.stdout.write(focus_card_svg() if "--focus" in sys.argv[1:] else card_svg())

@@ -97,6 +97,9 @@ def test_clip_restart_gap_smoke() -> None:
                         "--polls", "0.1")
     assert_numbers(figures, ["poll_0_1_camera_gap_p50_ms", "poll_0_1_camera_gap_max_ms",
                              "poll_0_1_daemon_gap_p50_ms", "poll_0_1_daemon_gap_max_ms"])
+
+
+@pytest.mark.slow
 def test_focus_smoke() -> None:
     pytest.importorskip("numpy")
     figures = run_bench("focus.py", "--frames", "3")
