@@ -18,6 +18,7 @@ from pitrigger.controller import (
     RecordingController,
     State,
 )
+from pitrigger.messages import StatusAnswer
 
 
 def focusing() -> RecordingController:
@@ -95,7 +96,9 @@ def test_the_body_button_while_focusing_records_and_leaves_focus_mode() -> None:
 
 def test_status_power_off_scores_and_a_lost_camera_inside_focus_mode() -> None:
     c = focusing()
-    assert cues(c.gesture("hold", 2.0)) == ["ready"] and c.state is State.FOCUSING
+    answers = [e for e in c.gesture("hold", 2.0) if isinstance(e, StatusAnswer)]
+    assert len(answers) == 1 and not answers[0].reading.recording  # the status answer
+    assert c.state is State.FOCUSING
     out = c.gesture("very-long-hold", 3.0)
     assert commands(out) == ["focus-off"] and PowerOff() in out
     assert c.state is State.POWERING_OFF
