@@ -2,7 +2,11 @@
 
 Sources (``[button] source`` in the config):
 
-* ``gpio`` — :class:`GpioButton`, a gpiozero input on a BCM pin, button to ground.
+* ``gpiod`` — :class:`GpiodButton`, the line read through the kernel's GPIO character
+  device with libgpiod v2: a thread blocks in the kernel until an edge, which the kernel
+  stamps. The default on the Pi: no wake-ups while nobody presses.
+* ``gpio`` — :class:`GpioButton`, a gpiozero input on a BCM pin, button to ground (gpiozero
+  picks its pin factory: lgpio on Raspberry Pi OS, which polls for edges in a thread).
 * ``terminal`` — :class:`TerminalButton`, lines on a text stream (stdin): the desktop way
   to try the product, and how ``pitrigger demo < script.txt`` runs without a person.
 
@@ -32,7 +36,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+from pitrigger.gpiochip import DEFAULT_CHIP, EdgeReader, RequestLines, load_gpiod, request_lines
 
 if TYPE_CHECKING:
     from pitrigger.config import Config
@@ -92,6 +98,80 @@ class GpioButton:
         self.device.pin.when_changed = None
         self._on_edge = None
         self.device.close()
+
+
+class GpiodButton:
+    """A momentary button on line ``pin`` of ``chip`` (BCM number on a Pi), read with gpiod.
+
+    The line is requested for both edges with the kernel's ``CLOCK_MONOTONIC`` stamps, so
+    ``on_edge`` gets the moment the interrupt fired (the clock ``time.monotonic()`` reads),
+    not the moment Python got round to it. With ``pull_up`` (button to ground) a falling
+    edge is a press; without, the button pulls the line high and a rising edge is a press.
+
+    ``kernel_debounce_ms`` asks the kernel to report an edge only once the line has been
+    stable that long. Off by default: the gesture recogniser's lockout debounce is the
+    authority and adds no latency to a clean edge, while the kernel's filter delays every
+    edge by its period; turn it on for a contact that chatters for a long time, to spare
+    the reader a burst of events. ``request_lines`` replaces ``gpiod.request_lines`` (the
+    tests pass a pipe-backed stand-in).
+    """
+
+    def __init__(self, pin: int, *, pull_up: bool = True, chip: str = DEFAULT_CHIP,
+                 kernel_debounce_ms: float = 0.0,
+                 request_lines: RequestLines | None = None) -> None:
+        import datetime
+
+        gpiod = load_gpiod()
+        from gpiod.line import Bias, Clock, Direction, Edge
+
+        self.pin = pin
+        self.pull_up = pull_up
+        settings = gpiod.LineSettings(
+            direction=Direction.INPUT, edge_detection=Edge.BOTH,
+            bias=Bias.PULL_UP if pull_up else Bias.DISABLED,
+            debounce_period=datetime.timedelta(milliseconds=kernel_debounce_ms),
+            event_clock=Clock.MONOTONIC)
+        self._press_type = (gpiod.EdgeEvent.Type.FALLING_EDGE if pull_up
+                            else gpiod.EdgeEvent.Type.RISING_EDGE)
+        self._inactive = gpiod.line.Value.INACTIVE
+        self.request = _request(chip, pin, settings, "pitrigger-button", request_lines)
+        self._reader: EdgeReader | None = None
+        self._on_edge: EdgeHandler | None = None
+
+    @property
+    def is_pressed(self) -> bool:
+        low = self.request.get_value(self.pin) == self._inactive
+        return low if self.pull_up else not low
+
+    def start(self, on_edge: EdgeHandler, on_gesture: GestureHandler) -> None:
+        self._on_edge = on_edge
+        self._reader = EdgeReader(self.request, self._edges, name="gpiod-button")
+        self._reader.start()
+
+    def _edges(self, events: list[Any]) -> None:
+        on_edge = self._on_edge
+        for event in events:
+            if event.line_offset != self.pin or on_edge is None:
+                continue
+            # Pressed or released from the edge's direction, not by toggling: an event lost
+            # to a full kernel buffer then costs a bounce, never an inverted button.
+            on_edge(event.event_type == self._press_type, event.timestamp_ns / 1e9)
+
+    def close(self) -> None:
+        self._on_edge = None
+        if self._reader is not None:
+            self._reader.close()
+        self.request.release()
+
+
+def _request(chip: str, pin: int, settings: object, consumer: str,
+             request: RequestLines | None) -> Any:
+    try:
+        return request_lines(chip, {pin: settings}, consumer=consumer, request=request)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot request GPIO line {pin} of {chip} for {consumer}: "
+                                 f"{exc.strerror or exc} (is another program using it? is "
+                                 "the service in the gpio group?)") from exc
 
 
 TERMINAL_HELP = (
@@ -261,6 +341,8 @@ def gpio_or_advice() -> Iterator[None]:
 def make_button(config: Config, **terminal_options: object) -> ButtonSource:
     """The source named by ``config.button.source``."""
     source = config.button.source
+    if source == "gpiod":
+        return GpiodButton(config.button.pin, pull_up=config.button.pull_up)
     if source == "gpio":
         with gpio_or_advice():
             return GpioButton(config.button.pin, pull_up=config.button.pull_up)

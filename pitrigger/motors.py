@@ -2,8 +2,12 @@
 
 Sinks (``[haptics] sink`` in the config):
 
-* ``gpio`` — :class:`GpioMotor`, an ERM coin motor behind a transistor on a BCM pin
-  (never straight from the pin). PWM optional: it changes strength and frequency together.
+* ``gpiod`` — :class:`GpiodMotor`, an ERM coin motor behind a transistor (never straight
+  from the pin) on a line driven through the kernel's GPIO character device (libgpiod v2).
+  PWM, when asked for, is software PWM only while a pattern below full strength plays, or
+  a hardware PWM channel (``/sys/class/pwm``) when one is configured. The default on the Pi.
+* ``gpio`` — :class:`GpioMotor`, the same motor through gpiozero (its pin factory: lgpio
+  on Raspberry Pi OS). PWM optional: it changes strength and frequency together.
 * ``terminal`` — :class:`TerminalMotor`, one line per pattern: ``haptic NAME  █▁█``.
 
 The sequencer decides *when*; a sink only applies a level. Every sink leaves the motor off
@@ -23,7 +27,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+from pitrigger.gpiochip import (
+    DEFAULT_CHIP,
+    RequestLines,
+    SoftwarePwm,
+    SysfsPwm,
+    load_gpiod,
+    request_lines,
+)
 
 if TYPE_CHECKING:
     from pitrigger.config import Config
@@ -71,6 +84,82 @@ class GpioMotor:
             self.level = 0.0
 
 
+class GpiodMotor:
+    """A vibration motor's transistor on line ``pin`` of ``chip``, driven through gpiod.
+
+    The line is requested as an output that starts low (motor off). With ``pwm`` a level
+    between 0 and 1 becomes a duty cycle: on ``pwm_channel`` (e.g. ``"pwmchip0:0"``, the
+    Pi's PWM0 on GPIO 18 with ``dtoverlay=pwm``) the hardware makes it and the line is not
+    requested; otherwise a software PWM thread toggles the line, alive only while such a
+    level is held. Levels 0 and 1 are plain writes: full-strength patterns cost no thread.
+    ``request_lines`` replaces ``gpiod.request_lines`` (the tests' stand-in).
+    """
+
+    def __init__(self, pin: int, *, pwm: bool = False, frequency_hz: int = 200,
+                 chip: str = DEFAULT_CHIP, pwm_channel: str | None = None,
+                 pwm_root: str = "/sys/class/pwm",
+                 request_lines: RequestLines | None = None) -> None:
+        self.pin = pin
+        self.pwm = pwm
+        self.level = 0.0
+        self.request: Any = None
+        self._hardware: SysfsPwm | None = None
+        self._software: SoftwarePwm | None = None
+        if pwm_channel:
+            self._hardware = SysfsPwm(pwm_channel, frequency_hz, root=pwm_root)
+            return
+        gpiod = load_gpiod()
+        from gpiod.line import Direction, Value
+
+        self._values = (Value.INACTIVE, Value.ACTIVE)
+        settings = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.INACTIVE)
+        self.request = _request_output(chip, pin, settings, request_lines)
+        if pwm:
+            self._software = SoftwarePwm(self._write, frequency_hz)
+
+    def _write(self, on: bool) -> None:
+        self.request.set_value(self.pin, self._values[on])
+
+    def pattern_started(self, name: str) -> None:
+        pass
+
+    def set_level(self, level: float) -> None:
+        if level == self.level:
+            return
+        self.level = level
+        duty = min(max(level, 0.0), 1.0) if self.pwm else float(level > 0)
+        if self._hardware is not None:
+            self._hardware.set_duty(duty)
+        elif self._software is not None:
+            self._software.set_duty(duty)
+        else:
+            self._write(duty > 0)
+
+    def close(self) -> None:
+        self.level = 0.0
+        try:
+            if self._hardware is not None:
+                self._hardware.close()
+            elif self._software is not None:
+                self._software.close()
+            elif self.request is not None:
+                self._write(False)
+        finally:
+            if self.request is not None:
+                self.request.release()
+                self.request = None
+
+
+def _request_output(chip: str, pin: int, settings: object,
+                    request: RequestLines | None) -> Any:
+    try:
+        return request_lines(chip, {pin: settings}, consumer="pitrigger-motor", request=request)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot request GPIO line {pin} of {chip} for the motor: "
+                                 f"{exc.strerror or exc} (is another program using it? is "
+                                 "the service in the gpio group?)") from exc
+
+
 class TerminalMotor:
     """Prints one line per pattern: ``haptic NAME`` followed by a picture of its rhythm."""
 
@@ -95,6 +184,9 @@ def make_sink(config: Config, render: Callable[[str], str] | None = None,
               stream: TextIO | None = None) -> HapticSink:
     """The sink named by ``config.haptics.sink``."""
     sink = config.haptics.sink
+    if sink == "gpiod":
+        return GpiodMotor(config.haptics.pin, pwm=config.haptics.pwm,
+                          frequency_hz=config.haptics.frequency_hz)
     if sink == "gpio":
         from pitrigger.buttons import gpio_or_advice
 
