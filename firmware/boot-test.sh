@@ -56,28 +56,35 @@ main() {
 	fat="${test_img}@@${boot_off}"
 	root="${test_img}?offset=${root_off}"
 
-	# The user's one edit: point [camera] port at the virtual camera on loopback.
+	# The user's one edit: point [camera] port at the virtual camera on loopback. And, for
+	# this test only, the button and motor on gpiozero's mock pins (boot-test.conf): virt has
+	# no Raspberry Pi GPIO (firmware/gpio-test.sh drives the default gpiod path on its PL061).
 	MTOOLS_SKIP_CHECK=1 mcopy -n -i "${fat}" ::pitrigger.toml "${work}/pitrigger.toml"
 	python3 - "${work}/pitrigger.toml" <<-'PY'
 		import re, sys, tomllib
-		path, port = sys.argv[1], "ptpip:127.0.0.1:15740:15740"
+		path = sys.argv[1]
+		want = {("camera", "port"): "ptpip:127.0.0.1:15740:15740",
+		        ("button", "source"): "gpio", ("haptics", "sink"): "gpio"}
 		lines = open(path, encoding="utf-8").read().splitlines()
-		table, done, header = None, False, None
-		for i, line in enumerate(lines):
-		    m = re.match(r"\s*\[([^\]]+)\]\s*(#.*)?$", line)
-		    if m:
-		        table = m.group(1).strip()
-		        header = i if table == "camera" else header
-		    elif table == "camera" and re.match(r"\s*port\s*=", line):
-		        lines[i], done = f'port = "{port}"', True
-		        break
-		if not done:
-		    if header is None:
-		        lines += ["", "[camera]", f'port = "{port}"']
-		    else:
-		        lines.insert(header + 1, f'port = "{port}"')
+		for (section, key), value in want.items():
+		    table, done, header = None, False, None
+		    for i, line in enumerate(lines):
+		        m = re.match(r"\s*\[([^\]]+)\]\s*(#.*)?$", line)
+		        if m:
+		            table = m.group(1).strip()
+		            header = i if table == section else header
+		        elif table == section and re.match(rf"\s*{key}\s*=", line):
+		            lines[i], done = f'{key} = "{value}"', True
+		            break
+		    if not done:
+		        if header is None:
+		            lines += ["", f"[{section}]", f'{key} = "{value}"']
+		        else:
+		            lines.insert(header + 1, f'{key} = "{value}"')
 		text = "\n".join(lines) + "\n"
-		assert tomllib.loads(text)["camera"]["port"] == port, "port not set"
+		parsed = tomllib.loads(text)
+		for (section, key), value in want.items():
+		    assert parsed[section][key] == value, f"{section}.{key} not set"
 		open(path, "w", encoding="utf-8").write(text)
 	PY
 	MTOOLS_SKIP_CHECK=1 mcopy -o -i "${fat}" "${work}/pitrigger.toml" ::pitrigger.toml

@@ -186,7 +186,8 @@ def make_sink(config: Config, render: Callable[[str], str] | None = None,
     sink = config.haptics.sink
     if sink == "gpiod":
         return GpiodMotor(config.haptics.pin, pwm=config.haptics.pwm,
-                          frequency_hz=config.haptics.frequency_hz)
+                          frequency_hz=config.haptics.frequency_hz,
+                          pwm_channel=config.haptics.pwm_channel or None)
     if sink == "gpio":
         from pitrigger.buttons import gpio_or_advice
 

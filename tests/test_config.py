@@ -75,8 +75,9 @@ def test_defaults() -> None:
     assert (c.camera.backend, c.camera.port, c.camera.poll_interval_s) == ("gphoto2", "usb", 0.5)
     assert (c.camera.busy_retry_s, c.camera.confirm_timeout_s) == (3.0, 4.0)
     assert (c.camera.reconnect_min_s, c.camera.reconnect_max_s) == (0.5, 10.0)
-    assert (c.button.source, c.button.pin, c.button.pull_up) == ("gpio", 17, True)
-    assert (c.haptics.sink, c.haptics.pin, c.haptics.pwm) == ("gpio", 18, False)
+    assert (c.button.source, c.button.pin, c.button.pull_up) == ("gpiod", 17, True)
+    assert (c.haptics.sink, c.haptics.pin, c.haptics.pwm) == ("gpiod", 18, False)
+    assert c.haptics.pwm_channel == ""
     assert (c.haptics.frequency_hz, c.haptics.kick_ms, c.haptics.min_gap_ms) == (200, 40, 150)
     assert c.gestures.timings() == GestureTimings()
     assert c.pattern_objects() == DEFAULT_PATTERNS

@@ -193,6 +193,11 @@ PATH = Kind(
     st.sampled_from(["/tmp/x", "/var/lib/pitrigger/a b", "relative/ok", "é/ü"]),
     st.just("") | st.integers() | st.booleans() | not_a_scalar | st.floats(),
 )
+PWM_CHANNEL = Kind(
+    st.sampled_from(["", "pwmchip0:0", "pwmchip2:1", "pwmchip10:3"]),
+    st.sampled_from(["pwm0", "pwmchip0", "pwmchip:0", "pwmchip0:", "gpio18", " pwmchip0:0"])
+    | st.integers() | st.booleans() | not_a_scalar,
+)
 PORT = Kind(
     st.sampled_from(["usb", "ptpip:192.168.1.2", "ptpip:cam:15740", "ptpip:127.0.0.1:1:2"])
     | st.tuples(st.integers(0, 999), st.integers(0, 999)).map(
@@ -222,15 +227,16 @@ SECTIONS: dict[str, dict[str, Kind]] = {
         "reconnect_max_s": float_kind(0.1, 600.0, valid=(60.0, 600.0)),  # stays >= min
         "output_dir": PATH,
     },
-    "button": {"source": choice_kind(("gpio", "terminal")), "pin": int_kind(0, 27, (0, 13)),
-               "pull_up": BOOL},
+    "button": {"source": choice_kind(("gpiod", "gpio", "terminal")),
+               "pin": int_kind(0, 27, (0, 13)), "pull_up": BOOL},
     "haptics": {
-        "sink": choice_kind(("gpio", "terminal")),
+        "sink": choice_kind(("gpiod", "gpio", "terminal")),
         "pin": int_kind(0, 27, valid=(18, 27)),  # kept apart from the button's (default 17)
         "pwm": BOOL,
         "frequency_hz": int_kind(10, 20000),
         "kick_ms": int_kind(0, 200),
         "min_gap_ms": int_kind(0, 2000),
+        "pwm_channel": PWM_CHANNEL,
     },
     "gestures": {
         # Valid values chosen to keep each one above the one before.

@@ -154,18 +154,30 @@ class WiredConfig(_Section):
 
 
 class ButtonConfig(_Section):
-    source: Literal["gpio", "terminal"] = "gpio"
+    # gpiod: libgpiod v2 (blocks in the kernel); gpio: gpiozero (lgpio on Raspberry Pi OS).
+    source: Literal["gpiod", "gpio", "terminal"] = "gpiod"
     pin: Pin = 17
     pull_up: bool = True
 
 
 class HapticsConfig(_Section):
-    sink: Literal["gpio", "terminal"] = "gpio"
+    sink: Literal["gpiod", "gpio", "terminal"] = "gpiod"
     pin: Pin = 18
     pwm: bool = False
     frequency_hz: int = Field(200, ge=10, le=20000)
     kick_ms: int = Field(40, ge=0, le=200)
     min_gap_ms: int = Field(150, ge=0, le=2000)
+    # gpiod only: a hardware PWM channel "pwmchipN:C" instead of software PWM ("" = none).
+    pwm_channel: str = ""
+
+    @field_validator("pwm_channel")
+    @classmethod
+    def _check_pwm_channel(cls, channel: str) -> str:
+        if channel and not re.fullmatch(r"pwmchip\d{1,3}:\d{1,3}", channel):
+            message = (f"{short_repr.repr(channel)} is not a PWM channel; use \"pwmchipN:C\" "
+                       "(e.g. \"pwmchip0:0\", GPIO 18 with dtoverlay=pwm) or \"\" for none")
+            raise PydanticCustomError("pwm_channel", "{message}", {"message": message})
+        return channel
 
 
 class GesturesConfig(_Section):
@@ -394,7 +406,7 @@ class Config(_Section):
                             f"wired.{pin_key}": f"must differ from {other} (both {pin})",
                             other: f"must differ from wired.{pin_key} (both {pin})",
                         })
-        if self.button.source == "gpio" and self.haptics.sink == "gpio" \
+        if self.button.source in ("gpio", "gpiod") and self.haptics.sink in ("gpio", "gpiod") \
                 and self.button.pin == self.haptics.pin:
             pin = self.button.pin
             raise _cross({
