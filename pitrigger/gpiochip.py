@@ -143,6 +143,10 @@ class EdgeReader:
         self._thread.start()
 
     def _run(self) -> None:
+        # The kernel's name for this thread too (top -H, /proc/PID/task/*/comm), so that
+        # wake-ups can be told apart by thread on a Pi.
+        with contextlib.suppress(OSError):
+            Path("/proc/thread-self/comm").write_text(self._thread.name[:15])
         fd = self.request.fd
         try:
             while True:

@@ -1,0 +1,74 @@
+#!/bin/bash
+# TEST ONLY: runs inside the booted image (as /usr/local/sbin/pitrigger-gpio-test) and prints
+# "PTGT ..." lines on the console for firmware/gpio-test.sh:
+#   PTGT info ...             the GPIO chips and who holds the button and motor lines
+#   PTGT idle ...             the daemon's context switches per thread over IDLE_S seconds
+#   PTGT ready                the daemon is ready and idle: the host may press
+#   PTGT j {json}             every record of the daemon's event journal, as it is written
+set -uo pipefail
+
+IDLE_S="${IDLE_S:-30}"
+python=/opt/pitrigger/venv/bin/python
+journal=/var/lib/pitrigger/journal.jsonl
+say() { echo "PTGT $*" >/dev/console; }
+prop() { systemctl show -p "$1" --value pitrigger.service; }
+
+end=$(($(cut -d. -f1 /proc/uptime) + 600))
+until [ "$(prop ActiveState)" = active ] && [ -s "${journal}" ] \
+	&& grep -q '"event":"haptic","name":"ready"' "${journal}"; do
+	if [ "$(cut -d. -f1 /proc/uptime)" -ge "${end}" ]; then
+		say "FAIL daemon-ready state=$(prop ActiveState)"
+		journalctl -b --no-pager -n 60 -o cat -u pitrigger.service | sed 's/^/PTGT log /' >/dev/console
+		exit 1
+	fi
+	sleep 0.5
+done
+pid="$(prop MainPID)"
+say "info daemon pid=${pid} ready_at=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
+
+# Which chips the guest kernel has, and that the daemon holds the lines through gpiod.
+"${python}" - <<'PY' | sed 's/^/PTGT info /' >/dev/console
+import glob, gpiod
+for path in sorted(glob.glob("/dev/gpiochip*")):
+    with gpiod.Chip(path) as chip:
+        info = chip.get_info()
+        used = {o: chip.get_line_info(o) for o in range(info.num_lines)}
+        held = " ".join(f"{o}:{i.consumer}:{i.direction.name.lower()}"
+                        for o, i in used.items() if i.used)
+        print(f"chip {path} label={info.label} lines={info.num_lines} held={held or '-'}")
+print(f"gpiod {gpiod.__version__} (python3-libgpiod)")
+PY
+
+# Idle: context switches of every daemon thread (voluntary + involuntary) over IDLE_S s.
+sleep 3
+"${python}" - "${pid}" "${IDLE_S}" <<'PY' | sed 's/^/PTGT idle /' >/dev/console
+import os, sys, time
+pid, seconds = int(sys.argv[1]), float(sys.argv[2])
+def snap():
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        base = f"/proc/{pid}/task/{tid}"
+        try:
+            status = dict(l.split(":", 1) for l in open(f"{base}/status") if ":" in l)
+            comm = open(f"{base}/comm").read().strip()
+            wchan = open(f"{base}/wchan").read().strip() or "-"
+        except OSError:
+            continue
+        out[int(tid)] = (int(status["voluntary_ctxt_switches"])
+                         + int(status["nonvoluntary_ctxt_switches"]), comm, wchan)
+    return out
+before, t0 = snap(), time.monotonic()
+time.sleep(seconds)
+after, elapsed = snap(), time.monotonic() - t0
+total = 0.0
+for tid, (n, comm, wchan) in sorted(after.items()):
+    rate = (n - before.get(tid, (0,))[0]) / elapsed
+    total += rate
+    role = "main" if tid == pid else "thread"
+    print(f"tid={tid} role={role} comm={comm} wchan={wchan} wakeups_per_s={rate:.2f}")
+print(f"total seconds={elapsed:.1f} threads={len(after)} wakeups_per_s={total:.2f}")
+PY
+
+say ready
+# Every journal record, from the first, as it is written (tail -F follows with inotify).
+tail -n +1 -F "${journal}" 2>/dev/null | while IFS= read -r line; do say "j ${line}"; done
