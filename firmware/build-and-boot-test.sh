@@ -8,5 +8,6 @@ t0=${SECONDS}
 nice -n 10 "${here}/build-offline.sh"
 t1=${SECONDS}
 "${here}/boot-test.sh"
+t2=${SECONDS}
 "${here}/gpio-test.sh"
-echo "build-and-boot-test: build $((t1 - t0)) s, boot test $((SECONDS - t1)) s, total $((SECONDS - t0)) s"
+echo "build-and-boot-test: build $((t1 - t0)) s, boot test $((t2 - t1)) s, gpio test $((SECONDS - t2)) s, total $((SECONDS - t0)) s"
