@@ -335,10 +335,11 @@ def run_checks(rig: Rig, checks: Checks, tolerance_ms: float, boot_irqs_start: f
         and len(pulses(rig.qtest.irqs, rig.motor, t)) == 2,
         f"gestures {[g.get('gesture') for g in gestures]}, stopped on the line {fmt(steps)} ms")
 
-    # 4. The hold ladder: ticks as thresholds pass while held; the action on release.
-    #    idle: hold = status (plays `ready` while the camera is idle), long-hold = none.
+    # 4. The hold ladder: a tick as each threshold with an action passes while held; the
+    #    action on release. Idle defaults: hold = status (plays `ready`: the camera is
+    #    idle), long-hold = none (no tick at 3 s, nothing on release).
     for hold_s, name, ticks_at, then in ((1.6, "hold", [1.0], "ready"),
-                                          (3.6, "long-hold", [1.0, 3.0], None)):
+                                          (3.6, "long-hold", [1.0], None)):
         presses_before = len(console.records("gesture"))
         t = rig.press(hold_s)
         console.wait(lambda n=presses_before: len(console.records("gesture")) > n, 20)
@@ -431,9 +432,11 @@ def main(argv: list[str] | None = None) -> int:
                      f"{args.button_line}:pitrigger-button:input" in held
                      and f"{args.motor_line}:pitrigger-motor:output" in held, held)
         run_checks(rig, checks, args.tolerance_ms, started)
-        # 6. very-long-hold = power-off in idle: the last tick, the cue, then QEMU ends.
+        # 6. very-long-hold = power-off in idle: ticks at 1 s and 8 s, the cue, QEMU ends.
         t = rig.press(8.6)
         cue = rig.cue_pulses("power-off", t + 8.6)
+        ticks = [round(on - t, 2) for on, _ in pulses(qtest.irqs, args.motor_line, t)
+                 if on - t < 8.6]
         try:
             rc = proc.wait(timeout=300)
         except subprocess.TimeoutExpired:
@@ -441,9 +444,12 @@ def main(argv: list[str] | None = None) -> int:
         gestures = [g.get("gesture") for g in console.records("gesture")][-1:]
         checks.check("very-long-hold-powers-off",
                      rc == 0 and gestures == ["very-long-hold"]
+                     and len(ticks) == 2
+                     and all(abs(a - b) * 1000 <= 2 * args.tolerance_ms
+                             for a, b in zip(ticks, [1.0, 8.0], strict=False))
                      and within(steps_of(cue), PATTERNS["power-off"], args.tolerance_ms),
-                     f"gesture {gestures}, power-off on the line {fmt(steps_of(cue))} ms, "
-                     f"QEMU exit {rc}")
+                     f"gesture {gestures}, ticks at {ticks} s (expected [1.0, 8.0]), "
+                     f"power-off on the line {fmt(steps_of(cue))} ms, QEMU exit {rc}")
     except Exception as exc:  # report, do not hide: the summary names the failure
         checks.check("driver", False, f"{type(exc).__name__}: {exc}")
     return finish(checks, proc, None, started)
