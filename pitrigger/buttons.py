@@ -38,7 +38,15 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from pitrigger.gpiochip import DEFAULT_CHIP, EdgeReader, RequestLines, load_gpiod, request_lines
+from pitrigger.gpiochip import (
+    DEFAULT_CHIP,
+    NO_GPIO_ADVICE,
+    EdgeReader,
+    GpioUnavailable,
+    RequestLines,
+    load_gpiod,
+)
+from pitrigger.gpiochip import request_lines as request_chip_lines
 
 if TYPE_CHECKING:
     from pitrigger.config import Config
@@ -134,7 +142,8 @@ class GpiodButton:
         self._press_type = (gpiod.EdgeEvent.Type.FALLING_EDGE if pull_up
                             else gpiod.EdgeEvent.Type.RISING_EDGE)
         self._inactive = gpiod.line.Value.INACTIVE
-        self.request = _request(chip, pin, settings, "pitrigger-button", request_lines)
+        self.request = request_chip_lines(chip, {pin: settings}, consumer="pitrigger-button",
+                                          request=request_lines)
         self._reader: EdgeReader | None = None
         self._on_edge: EdgeHandler | None = None
 
@@ -162,16 +171,6 @@ class GpiodButton:
         if self._reader is not None:
             self._reader.close()
         self.request.release()
-
-
-def _request(chip: str, pin: int, settings: object, consumer: str,
-             request: RequestLines | None) -> Any:
-    try:
-        return request_lines(chip, {pin: settings}, consumer=consumer, request=request)
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot request GPIO line {pin} of {chip} for {consumer}: "
-                                 f"{exc.strerror or exc} (is another program using it? is "
-                                 "the service in the gpio group?)") from exc
 
 
 TERMINAL_HELP = (
@@ -307,15 +306,6 @@ def off_fd0(stream: TextIO) -> TextIO:
     os.close(devnull)
     return open(private, encoding=getattr(stream, "encoding", None) or "utf-8",
                 errors="replace")
-
-
-class GpioUnavailable(RuntimeError):
-    """This machine has no GPIO that gpiozero can drive (a desktop, a container)."""
-
-
-NO_GPIO_ADVICE = ('no GPIO on this machine ({detail}). To try pitrigger on a desktop, set '
-                  '[button] source = "terminal" and [haptics] sink = "terminal" in the '
-                  'config, or run `pitrigger demo`')
 
 
 @contextlib.contextmanager

@@ -43,8 +43,17 @@ log = logging.getLogger(__name__)
 DEFAULT_CHIP = "gpiochip0"
 
 
-class GpiodUnavailable(RuntimeError):
+class GpioUnavailable(RuntimeError):
+    """This machine has no GPIO the configured path can drive (a desktop, a container)."""
+
+
+class GpiodUnavailable(GpioUnavailable):
     """The ``gpiod`` module is missing or is the old v1 binding."""
+
+
+NO_GPIO_ADVICE = ('no GPIO on this machine ({detail}). To try pitrigger on a desktop, set '
+                  '[button] source = "terminal" and [haptics] sink = "terminal" in the '
+                  'config, or run `pitrigger demo`')
 
 
 class LineRequest(Protocol):
@@ -299,4 +308,13 @@ def request_lines(chip: str, config: Mapping[int | Iterable[int], Any], *,
     """``gpiod.request_lines`` on :func:`chip_path` ``(chip)``, or ``request`` when given."""
     if request is None:
         request = load_gpiod().request_lines
-    return request(chip_path(chip), config=dict(config), consumer=consumer, **options)
+    path = chip_path(chip)
+    try:
+        return request(path, config=dict(config), consumer=consumer, **options)
+    except FileNotFoundError:
+        raise GpioUnavailable(NO_GPIO_ADVICE.format(detail=f"{path} does not exist")) from None
+    except OSError as exc:
+        lines = ", ".join(str(offset) for offset in config)
+        raise OSError(exc.errno, f"cannot request GPIO line {lines} of {chip} for {consumer}: "
+                                 f"{exc.strerror or exc} (is another program using it? is "
+                                 "the service in the gpio group?)") from exc

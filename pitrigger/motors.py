@@ -35,8 +35,8 @@ from pitrigger.gpiochip import (
     SoftwarePwm,
     SysfsPwm,
     load_gpiod,
-    request_lines,
 )
+from pitrigger.gpiochip import request_lines as request_chip_lines
 
 if TYPE_CHECKING:
     from pitrigger.config import Config
@@ -113,7 +113,8 @@ class GpiodMotor:
 
         self._values = (Value.INACTIVE, Value.ACTIVE)
         settings = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.INACTIVE)
-        self.request = _request_output(chip, pin, settings, request_lines)
+        self.request = request_chip_lines(chip, {pin: settings}, consumer="pitrigger-motor",
+                                          request=request_lines)
         if pwm:
             self._software = SoftwarePwm(self._write, frequency_hz)
 
@@ -148,16 +149,6 @@ class GpiodMotor:
             if self.request is not None:
                 self.request.release()
                 self.request = None
-
-
-def _request_output(chip: str, pin: int, settings: object,
-                    request: RequestLines | None) -> Any:
-    try:
-        return request_lines(chip, {pin: settings}, consumer="pitrigger-motor", request=request)
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot request GPIO line {pin} of {chip} for the motor: "
-                                 f"{exc.strerror or exc} (is another program using it? is "
-                                 "the service in the gpio group?)") from exc
 
 
 class TerminalMotor:
