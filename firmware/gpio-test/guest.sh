@@ -2,6 +2,7 @@
 # TEST ONLY: runs inside the booted image (as /usr/local/sbin/pitrigger-gpio-test) and prints
 # "PTGT ..." lines on the console for firmware/gpio-test.sh:
 #   PTGT info ...             the GPIO chips and who holds the button and motor lines
+#   PTGT pattern NAME STEPS   each haptic pattern of the daemon's config (ms, on/off/on…)
 #   PTGT idle ...             the daemon's context switches per thread over IDLE_S seconds
 #   PTGT ready                the daemon is ready and idle: the host may press
 #   PTGT j {json}             every record of the daemon's event journal, as it is written
@@ -37,6 +38,12 @@ for path in sorted(glob.glob("/dev/gpiochip*")):
                         for o, i in used.items() if i.used)
         print(f"chip {path} label={info.label} lines={info.num_lines} held={held or '-'}")
 print(f"gpiod {gpiod.__version__} (python3-libgpiod)")
+PY
+# The patterns the daemon plays, from the config it read (the host times the line by them).
+"${python}" - <<'PY' | sed 's/^/PTGT /' >/dev/console
+from pitrigger.config import load_config
+for name, pattern in load_config("/boot/firmware/pitrigger.toml").pattern_objects().items():
+    print(f"pattern {name} {','.join(str(step) for step in pattern.steps_ms)}")
 PY
 
 # Idle: context switches of every daemon thread (voluntary + involuntary) over IDLE_S s.
