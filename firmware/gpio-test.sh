@@ -106,7 +106,13 @@ main() {
 		exit 1
 	fi
 
-	cmdline="$(MTOOLS_SKIP_CHECK=1 mtype -i "${fat}" ::cmdline.txt | tr -d '\r\n')"
+	# The kernel command line: the one prepared for -M virt next to the image if there is one
+	# (console on the PL011), else the image's own cmdline.txt.
+	if [ -f "${build}/cmdline.txt" ]; then
+		cmdline="$(tr -d '\r\n' <"${build}/cmdline.txt")"
+	else
+		cmdline="$(MTOOLS_SKIP_CHECK=1 mtype -i "${fat}" ::cmdline.txt | tr -d '\r\n')"
+	fi
 	log "booting with a qtest socket: ${cmdline}"
 	python3 "${here}/gpio-test/qtest_driver.py" --image "${test_img}" --kernel "${kernel}" \
 		--initrd "${initrd}" --append "${cmdline}" --workdir "${work}" \

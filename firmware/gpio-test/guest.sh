@@ -9,7 +9,9 @@
 set -uo pipefail
 
 IDLE_S="${IDLE_S:-30}"
+# The interpreter that runs the daemon: the image's venv, or the system's (a .deb install).
 python=/opt/pitrigger/venv/bin/python
+[ -x "${python}" ] || python=/usr/bin/python3
 journal=/var/lib/pitrigger/journal.jsonl
 say() { echo "PTGT $*" >/dev/console; }
 prop() { systemctl show -p "$1" --value pitrigger.service; }
