@@ -232,7 +232,8 @@ def svg_text(config: Config | None = None) -> str:
     schemdraw.use("svg")
     data = draw(config if config is not None else Config()).get_imagedata("svg")
     text = data.decode("utf-8") if isinstance(data, bytes) else data
-    return text if text.endswith("\n") else text + "\n"
+    # One element per line, so that a change of pin reads as a small diff.
+    return text.replace("><", ">\n<").rstrip("\n") + "\n"
 
 
 def write_png(svg: Path, png: Path) -> str:
