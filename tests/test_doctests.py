@@ -18,6 +18,7 @@ MODULES = [
     "pitrigger.haptics",
     "pitrigger.buttons",
     "pitrigger.motors",
+    "pitrigger.gpiochip",
     "pitrigger.journal",
     "pitrigger.triggers",
 ]
