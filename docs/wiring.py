@@ -2,7 +2,7 @@
 """Draw the wiring picture (docs/wiring.svg, docs/wiring.png) from pitrigger's defaults.
 
 Pin numbers come from the built-in config (``pitrigger.config.Config()``): the button, the
-motor and — when the config has a ``[wired]`` section — the optocoupler pins. The SVG is
+motor and the wired trigger's optocoupler pins. The SVG is
 deterministic (schemdraw's own SVG writer, text as ``<text>``), so a test regenerates it and
 compares; the PNG is converted from it with ``rsvg-convert`` (Debian librsvg2-bin) or
 CairoSVG when either is there.
@@ -36,8 +36,6 @@ HEADER_PIN = {0: 27, 1: 28, 2: 3, 3: 5, 4: 7, 5: 29, 6: 31, 7: 26, 8: 24, 9: 21,
               11: 23, 12: 32, 13: 33, 14: 8, 15: 10, 16: 36, 17: 11, 18: 12, 19: 35, 20: 38,
               21: 40, 22: 15, 23: 16, 24: 18, 25: 22, 26: 37, 27: 13}
 PIN_3V3, PIN_GND = 1, 9
-#: Until the wired trigger's config lands, the pins its branch uses by default.
-WIRED_FALLBACK = {"focus_pin": 22, "shutter_pin": 27}
 
 SVG = HERE / "wiring.svg"
 PNG = HERE / "wiring.png"
@@ -46,14 +44,6 @@ FONT = 11
 
 def gpio(bcm: int, what: str = "") -> str:
     return f"GPIO{bcm}{' ' + what if what else ''} · pin {HEADER_PIN[bcm]}"
-
-
-def wired_pins(config: Config) -> tuple[int, int, bool]:
-    """(focus, shutter, from_config) for the optocoupler stage."""
-    wired = getattr(config, "wired", None)
-    if wired is not None:
-        return wired.focus_pin, wired.shutter_pin, True
-    return WIRED_FALLBACK["focus_pin"], WIRED_FALLBACK["shutter_pin"], False
 
 
 def net(d: schemdraw.Drawing, at: object, text: str, *, direction: str = "left",
@@ -84,14 +74,13 @@ def box(d: schemdraw.Drawing, center: tuple[float, float], text: str, *,
 
 def draw(config: Config) -> schemdraw.Drawing:
     button, motor = config.button.pin, config.haptics.pin
-    focus, shutter, wired_from_config = wired_pins(config)
+    focus, shutter = config.wired.focus_pin, config.wired.shutter_pin
     d = schemdraw.Drawing(show=False)
     d.config(fontsize=FONT, unit=2.5, lw=1.2)
 
-    note = "pin numbers from pitrigger.config defaults: " \
-           f"[button] pin = {button}, [haptics] pin = {motor}"
-    note += (f", [wired] focus_pin = {focus}, shutter_pin = {shutter}" if wired_from_config
-             else f"; optocouplers on GPIO{focus} / GPIO{shutter} (the wired trigger's default)")
+    note = ("pin numbers from pitrigger.config defaults: "
+            f"[button] pin = {button}, [haptics] pin = {motor}, "
+            f"[wired] focus_pin = {focus}, shutter_pin = {shutter}")
     d += elm.Label().at((-16.0, 11.6)).label("pitrigger wiring", fontsize=FONT + 6,
                                               halign="left")
     d += elm.Label().at((-16.0, 10.8)).label(note, fontsize=FONT, halign="left",

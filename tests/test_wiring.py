@@ -31,6 +31,8 @@ def test_pin_numbers_come_from_the_config() -> None:
     moved = wiring.svg_text(parse_config("[button]\npin = 23\n[haptics]\npin = 24\n"))
     assert "GPIO23 · pin 16" in moved and "GPIO24 · pin 18" in moved
     assert "GPIO17 · pin 11" not in moved
+    wired = wiring.svg_text(parse_config("[wired]\nfocus_pin = 5\n"))
+    assert "GPIO5 focus · pin 29" in wired and "GPIO22 focus" not in wired
 
 
 def test_committed_png_matches_the_svg_shape() -> None:
