@@ -6,6 +6,7 @@
 #   PTGT idle ...             the daemon's context switches per thread over IDLE_S seconds
 #   PTGT ready                the daemon is ready and idle: the host may press
 #   PTGT j {json}             every record of the daemon's event journal, as it is written
+#   PTGT pattern status STEPS after a status record: the status answer's steps
 set -uo pipefail
 
 IDLE_S="${IDLE_S:-30}"
@@ -79,5 +80,27 @@ print(f"total seconds={elapsed:.1f} threads={len(after)} wakeups_per_s={total:.2
 PY
 
 say ready
-# Every journal record, from the first, as it is written (tail -F follows with inotify).
-tail -n +1 -F "${journal}" 2>/dev/null | while IFS= read -r line; do say "j ${line}"; done
+# Every journal record, from the first, as it is written (tail -F follows with inotify). A
+# status answer is a pattern made for the moment: its steps are worked out here from the
+# journal's status record and the config, as the daemon does, for the host to time.
+tail -n +1 -F "${journal}" 2>/dev/null | "${python}" -u -c '
+import json, sys
+try:
+    from pitrigger.config import load_config
+    from pitrigger.day_setup import make_status_shape
+    from pitrigger.status_code import StatusReading, encode
+    shape = make_status_shape(load_config("/boot/firmware/pitrigger.toml"))
+except ImportError:
+    shape = None
+for line in sys.stdin:
+    line = line.strip()
+    print("PTGT j " + line, flush=True)
+    try:
+        record = json.loads(line)
+    except ValueError:
+        continue
+    if shape is not None and record.get("event") == "status":
+        reading = StatusReading(record["recording"], record["minutes"], record["warning"])
+        steps = ",".join(str(step) for step in encode(reading, shape).steps_ms)
+        print("PTGT pattern status " + steps, flush=True)
+' >/dev/console
