@@ -16,6 +16,9 @@ runs the old path (gpiozero on its mock pin factory) instead. After ``ready`` ha
   of these is a CPU wake-up that costs battery. Per-thread figures follow, with the
   kernel's thread name (the gpiod reader names itself ``gpiod-button``) and where it
   sleeps (``wchan``).
+* ``idle_voluntary_wakeups_per_s``: the voluntary switches alone. Involuntary ones are
+  preemptions by other load on this shared machine (a thread that was already awake);
+  on an otherwise idle Pi they should be near zero.
 * ``gpio_wakeups_per_s``: the gpiod reader thread's share (target 0).
 * The camera's count of GetEvent operations in the same window, as a cross-check.
 
@@ -97,6 +100,11 @@ class Run:
     @property
     def wakeups(self) -> float:
         return sum(v + i for v, i in self.per_thread.values())
+
+    @property
+    def voluntary_wakeups(self) -> float:
+        """Only the times a thread blocked and was woken (preemptions by other load aside)."""
+        return sum(v for v, _ in self.per_thread.values())
 
     @property
     def gpio_wakeups(self) -> float:
@@ -203,10 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     emit("idle_cpu_seconds", round(first.cpu_seconds, 2))
     emit("idle_cpu_percent", round(cpu_percent, 3))
     emit("idle_wakeups_per_s", round(first.wakeups, 2))
+    emit("idle_voluntary_wakeups_per_s", round(first.voluntary_wakeups, 2))
     if args.gpio == "gpiod":
         emit("gpio_wakeups_per_s", round(first.gpio_wakeups, 2))
     for interval, run in runs[1:]:
         emit(f"idle_wakeups_per_s_poll_{interval:g}", round(run.wakeups, 2))
+        emit(f"idle_voluntary_wakeups_per_s_poll_{interval:g}",
+             round(run.voluntary_wakeups, 2))
         emit(f"camera_getevent_per_s_poll_{interval:g}", round(run.getevent_per_s, 2))
     target("idle_cpu", cpu_percent <= 0.5, f"idle_cpu_percent {cpu_percent:.3f} <= 0.5")
     if args.gpio == "gpiod":

@@ -68,7 +68,7 @@ def test_idle_smoke() -> None:
     figures = run_bench("idle.py", "--seconds", "1", "--poll-intervals", "0.5,3")
     assert_numbers(figures, ["idle_cpu_percent", "idle_wakeups_per_s", "threads",
                              "camera_getevent_per_s", "gpio_wakeups_per_s",
-                             "idle_wakeups_per_s_poll_3"])
+                             "idle_wakeups_per_s_poll_3", "idle_voluntary_wakeups_per_s"])
     assert_targets(figures, ["idle_cpu", "idle_wakeups"])
     # Not a timing: the gpiod reader was found by its thread name and measured.
     assert figures["target_gpio_zero_wakeups"] == "yes"
