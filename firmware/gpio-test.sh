@@ -59,14 +59,20 @@ main() {
 	fat="${test_img}@@${boot_off}"
 	root="${test_img}?offset=${root_off}"
 
-	# The user's edits: the camera port (the virtual camera on loopback) and the two pins
-	# (PL061 line numbers here, BCM numbers on a Pi). Sources stay the defaults (gpiod).
+	# The user's edits: the camera port (the virtual camera on loopback), the two pins
+	# (PL061 line numbers here, BCM numbers on a Pi) and the idle hold ladder's actions.
+	# Sources stay the defaults (gpiod).
 	MTOOLS_SKIP_CHECK=1 mcopy -n -i "${fat}" ::pitrigger.toml "${work}/pitrigger.toml"
 	python3 - "${work}/pitrigger.toml" "${BUTTON_LINE}" "${MOTOR_LINE}" <<-'PY'
 		import re, sys, tomllib
 		path, button, motor = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+		# The ladder's actions in idle are pinned here, so the outcome the host checks does
+		# not move when a default does: hold = status, long-hold = none (no tick at 3 s),
+		# very-long-hold = power-off (ends the test).
 		want = {("camera", "port"): '"ptpip:127.0.0.1:15740:15740"',
-		        ("button", "pin"): str(button), ("haptics", "pin"): str(motor)}
+		        ("button", "pin"): str(button), ("haptics", "pin"): str(motor),
+		        ("actions.idle", "hold"): '"status"', ("actions.idle", "long-hold"): '"none"',
+		        ("actions.idle", "very-long-hold"): '"power-off"'}
 		lines = open(path, encoding="utf-8").read().splitlines()
 		for (section, key), value in want.items():
 		    table, done, header = None, False, None
@@ -86,6 +92,7 @@ main() {
 		text = "\n".join(lines) + "\n"
 		parsed = tomllib.loads(text)
 		assert parsed["button"]["pin"] == button and parsed["haptics"]["pin"] == motor
+		assert parsed["actions"]["idle"]["long-hold"] == "none"
 		assert parsed["button"].get("source", "gpiod") == "gpiod", "button source is not gpiod"
 		assert parsed["haptics"].get("sink", "gpiod") == "gpiod", "haptic sink is not gpiod"
 		open(path, "w", encoding="utf-8").write(text)
