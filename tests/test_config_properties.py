@@ -202,8 +202,17 @@ PORT = Kind(
     | st.integers() | st.booleans() | not_a_scalar,
 )
 STEP = st.integers(10, 5000)
+
+
+def _legal_steps(pulses: int) -> st.SearchStrategy[list[int]]:
+    # Inside the pattern rules of docs/haptics.md by construction: pulses 50-250 ms, gaps
+    # 100-250 ms, so at most 9 x 250 = 2250 ms long and at most 1250 ms on in any 2 s.
+    on, off = st.integers(50, 250), st.integers(100, 250)
+    return st.tuples(*[on if i % 2 == 0 else off for i in range(2 * pulses - 1)]).map(list)
+
+
 STEPS = Kind(
-    st.integers(0, 4).flatmap(lambda n: st.lists(STEP, min_size=2 * n + 1, max_size=2 * n + 1)),
+    st.integers(1, 5).flatmap(_legal_steps),
     st.just([]) | st.lists(STEP, min_size=2, max_size=2)
     | st.lists(STEP, min_size=11, max_size=11)
     | (st.integers(-10, 9) | st.integers(5001, 10**9) | words | st.floats()).map(
