@@ -36,6 +36,7 @@ from pitrigger.config.view import (
     FocusMethods,
     GesturesMethods,
     PatternMethods,
+    WiredMethods,
 )
 from pitrigger.haptic_rules import pattern_violations
 
@@ -251,7 +252,7 @@ class CameraConfig(_Section):
         return self
 
 
-class WiredConfig(_Section):
+class WiredConfig(WiredMethods, _Section):
     """The N3 remote-port trigger (`trigger = "wired"`): a GPIO drives an optocoupler across the
     focus line. Its pins must differ from the button and motor pins when `trigger` is `"wired"`
     or `"auto"`."""
@@ -279,10 +280,6 @@ class WiredConfig(_Section):
                 "focus_pin": f"must differ from shutter_pin (both {self.focus_pin})",
             })
         return self
-
-    def pins(self) -> tuple[int, ...]:
-        """The pins a wired press drives (the shutter pin only for a full press)."""
-        return (self.focus_pin,) if self.line == "focus" else (self.focus_pin, self.shutter_pin)
 
 
 class ButtonConfig(_Section):

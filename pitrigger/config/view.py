@@ -41,6 +41,7 @@ __all__ = [
     "GesturesMethods",
     "PatternMethods",
     "Section",
+    "WiredMethods",
     "build_view",
 ]
 
@@ -101,6 +102,17 @@ class FocusMethods:
                            passed_drop=self.passed_drop, lost_drop=self.lost_drop)
 
 
+class WiredMethods:
+    if TYPE_CHECKING:
+        focus_pin: int
+        shutter_pin: int
+        line: str
+
+    def pins(self) -> tuple[int, ...]:
+        """The pins a wired press drives (the shutter pin only for a full press)."""
+        return (self.focus_pin,) if self.line == "focus" else (self.focus_pin, self.shutter_pin)
+
+
 class ActionMapMethods:
     def mapping(self) -> dict[str, str]:
         """Gesture name to action, leaving out ``none``."""
@@ -117,15 +129,18 @@ class ConfigMethods:
         actions: Any
         haptics: Any
 
-    def haptic_sequencer(self) -> HapticSequencer:
+    def haptic_sequencer(self, repeat_gap_s: Mapping[str, float] | None = None
+                         ) -> HapticSequencer:
         """A sequencer for these patterns with the configured kick and gap between patterns,
         as the daemon plays them (and ``pitrigger haptics``): no kick without PWM, where
-        strength does not apply."""
+        strength does not apply. ``repeat_gap_s`` as for
+        :class:`~pitrigger.haptics.HapticSequencer` (focus mode's train)."""
         haptics = self.haptics
         return HapticSequencer(
             self.pattern_objects(),
             kick_s=haptics.kick_ms / 1000 if haptics.pwm else 0.0,
             min_gap_s=haptics.min_gap_ms / 1000,
+            repeat_gap_s=repeat_gap_s,
         )
 
     def pattern_objects(self) -> dict[str, Pattern]:
@@ -174,6 +189,10 @@ class _ActionMap(ActionMapMethods, Section):
     pass
 
 
+class _Wired(WiredMethods, Section):
+    pass
+
+
 class _Focus(FocusMethods, Section):
     pass
 
@@ -187,6 +206,7 @@ _CLASSES: dict[tuple[str, ...], type[Section]] = {
     (): _Config,
     ("gestures",): _Gestures,
     ("focus",): _Focus,
+    ("wired",): _Wired,
     ("patterns", "*"): _Pattern,
     ("actions", "idle"): _ActionMap,
     ("actions", "recording"): _ActionMap,
