@@ -90,8 +90,7 @@ def test_check_config_and_run_refuse_a_nul_path(tmp_path: Path) -> None:
 def test_a_fifo_as_config_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "pitrigger.toml"
     os.mkfifo(fifo)  # no writer ever comes: open() without O_NONBLOCK would wait forever
-    with pytest.raises(ConfigError, match=r"not a regular file \(a FIFO\)"):
-        load_config(fifo)
+    # In child processes only, so that a regression fails on the timeout instead of hanging.
     for args in (("check-config", str(fifo)), ("run", "--config", str(fifo))):
         result = pitrigger(*args)
         assert result.returncode == 2, result
