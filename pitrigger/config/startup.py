@@ -152,11 +152,12 @@ def load_run_config(explicit: str | os.PathLike[str] | None, *, under_systemd: b
         log.error("config rejected, running on a fallback:\n%s", exc)
         broken = _read_quietly(path) if path is not None else None
         return LoadedConfig(_fallback(broken, store), str(exc), path, "fallback")
+    checked = "unchanged, from the store" if how == "store" else "validated"
     if path is not None:
-        log.info("config: %s", path)
+        log.info("config: %s (%s)", path, checked)
         _keep_last_good(data, Path(config.daemon.last_good_path))
     else:
-        log.info("config: built-in defaults (no file on the search path)")
+        log.info("config: built-in defaults, no file on the search path (%s)", checked)
     return LoadedConfig(config, None, path, how)
 
 
