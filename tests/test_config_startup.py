@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel
+from test_config_properties import valid_docs
 
 import pitrigger
 from pitrigger.cli import main as cli_main
@@ -107,6 +109,19 @@ def test_view_answers_every_field_and_method_like_the_model(text: str) -> None:
             (0.03, 0.4) if text else (0.0, 0.15))
     with pytest.raises(AttributeError, match="read-only"):
         view.camera.port = "usb"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_docs())
+def test_view_answers_like_the_model_for_any_valid_config(doc: Any) -> None:
+    model = Config.model_validate(doc.tree)
+    view: Any = build_view(json.loads(json.dumps(model.model_dump(mode="json"))))
+    for path, value in leaves(model):
+        assert follow(view, path) == value, path
+    assert view.pattern_objects() == model.pattern_objects()
+    assert view.gestures.timings() == model.gestures.timings()
+    for state in ("idle", "recording"):
+        assert view.actions_for(state) == model.actions_for(state)
 
 
 def public_methods(model: BaseModel, path: tuple[str, ...] = ()
