@@ -115,7 +115,8 @@ changed. It keeps the validated values in `config-cache.json` (in `$STATE_DIRECT
 names another file, and an empty value turns the store off). The store is keyed by the
 file's SHA-256, pitrigger's version and a fingerprint of the schema's sources, and carries a
 digest of its values: any difference, or a damaged store, and the file is validated again.
-An interactive `pitrigger run` and `pitrigger check-config` always validate. Details:
+`pitrigger check-config` always validates, and so does an interactive `pitrigger run`
+unless `$PITRIGGER_CONFIG_CACHE` names a store. Details:
 `pitrigger/config/startup.py`; the figures: [performance.md](performance.md).
 """
 
