@@ -267,6 +267,12 @@ def main(argv: list[str] | None = None) -> int:
             result = run_once(argv, run_env)
             if not store.exists():
                 raise SystemExit(f"the {kind} run left no config store at {store}")
+            # The daemon's own log line says which way it went; a warm run that validated
+            # (or a cold one that did not) would measure the wrong thing.
+            expected = "(unchanged, from the store)" if kind == "warm" else "(validated)"
+            if expected not in result[2]:
+                raise SystemExit(f"the {kind} run did not log {expected!r}:\n"
+                                 f"{result[2][-2000:]}")
             return result
 
         times: dict[str, list[float]] = {"warm": [], "cold": []}
