@@ -294,6 +294,7 @@ def test_an_unwritable_store_costs_only_speed(tmp_path: Path) -> None:
 
 WARM_PROBE = """
 import sys
+import pitrigger.service, pitrigger.daemon, pitrigger.cli  # the whole `run` path's imports
 from pitrigger.config.startup import load_run_config
 loaded = load_run_config(sys.argv[1], under_systemd=False, store=__import__("pathlib").Path(
     sys.argv[2]))
