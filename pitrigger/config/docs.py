@@ -177,8 +177,10 @@ def _type_name(annotation: Any) -> str:
     if origin is Literal:
         return "string"
     if origin in (tuple, list):
-        inner = typing.get_args(annotation)[0]
-        return f"array of {_type_name(inner)}s"
+        args = typing.get_args(annotation)
+        fixed = origin is tuple and Ellipsis not in args
+        return f"array of {len(args)} {_type_name(args[0])}s" if fixed else \
+            f"array of {_type_name(args[0])}s"
     if origin is typing.Annotated:
         return _type_name(typing.get_args(annotation)[0])
     return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(
@@ -238,9 +240,12 @@ def _range(field: FieldInfo) -> str:
             bounds = {type(m): m for m in metadata}
             ge, le = bounds.get(annotated_types.Ge), bounds.get(annotated_types.Le)
             if ge is not None and le is not None:
-                element = f", each {ge.ge} – {le.le}"
+                element = f"each {_number(ge.ge)} – {_number(le.le)}"
         if min_len is not None and max_len is not None:
-            parts.insert(0, f"{min_len} – {max_len} elements{element}")
+            parts.insert(0, f"{min_len} – {max_len} elements" + (f", {element}" if element
+                                                                    else ""))
+        elif element:
+            parts.insert(0, element)
     if low is not None and high is not None:
         parts.insert(0, f"{_number(low)} – {_number(high)}")
     return "; ".join(parts)
