@@ -286,14 +286,17 @@ def valid_docs(draw: st.DrawFn) -> Doc:
         patterns = {
             name: {key: draw(kind.valid) for key, kind in PATTERN.items()} for name in names
         }
-        # "recording" must not share its rhythm with any other pattern (a config rule).
-        effective = {name: list(p.steps_ms) for name, p in DEFAULT_PATTERNS.items()}
-        effective.update({name: p["steps_ms"] for name, p in patterns.items()})
-        for name in VOCABULARY:
-            if name != "recording" and effective[name] == effective["recording"]:
-                changed = patterns.get("recording") or patterns[name]
-                first = changed["steps_ms"][0]
-                changed["steps_ms"][0] = first + 1 if first < 5000 else first - 1
+        # "recording" must not share its rhythm with any other pattern (a config rule): nudge
+        # one of the two and look again, until no pattern feels like "recording".
+        while True:
+            effective = {name: list(p.steps_ms) for name, p in DEFAULT_PATTERNS.items()}
+            effective.update({name: p["steps_ms"] for name, p in patterns.items()})
+            clash = next((name for name in VOCABULARY if name != "recording"
+                          and effective[name] == effective["recording"]), None)
+            if clash is None:
+                break
+            changed = patterns.get("recording") or patterns[clash]
+            changed["steps_ms"][0] += 1  # drawn <= 250 ms: stays inside the pattern rules
         tree["patterns"] = patterns
     if draw(st.booleans()):
         actions: dict[str, Any] = {}
