@@ -85,15 +85,16 @@ reconnect_max_s = 1.0
 [haptics]
 min_gap_ms = 20
 [patterns]
-ready = { steps_ms = [30, 20, 30] }
+# As short as the pattern rules of docs/haptics.md allow (pulses >= 50 ms, gaps >= 100 ms).
+ready = { steps_ms = [50, 100, 50] }
 recording = { steps_ms = [60] }
-stopped = { steps_ms = [30, 20, 30] }
-error = { steps_ms = [20, 20, 20, 20, 20] }
-no-camera = { steps_ms = [40, 20, 20, 20, 20] }
-busy = { steps_ms = [20, 40, 20] }
-tick = { steps_ms = [20] }
-power-off = { steps_ms = [40, 20, 40, 20, 40] }
-focus = { steps_ms = [20] }
+stopped = { steps_ms = [50, 100, 50] }
+error = { steps_ms = [50, 100, 50, 100, 50] }
+no-camera = { steps_ms = [60, 100, 50, 100, 50] }
+busy = { steps_ms = [50, 120, 50] }
+tick = { steps_ms = [50] }
+power-off = { steps_ms = [60, 100, 60, 100, 60] }
+focus = { steps_ms = [50] }
 """
 REFUSALS = ("busy", "error", "no-camera")
 

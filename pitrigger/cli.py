@@ -31,7 +31,7 @@ def _check_config(args: argparse.Namespace) -> int:
 def _haptics(args: argparse.Namespace) -> int:
     from pitrigger.service import main_haptics
 
-    return main_haptics(args.config, args.names)
+    return main_haptics(args.config, args.names, pause_s=args.pause)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -74,11 +74,46 @@ def _journal(args: argparse.Namespace) -> int:
     return main_journal(path, args.since, args.json, now=time.time())
 
 
+def package_version() -> str:
+    """The installed distribution's version (its metadata), else the source tree's."""
+    from importlib import metadata  # only for --version: ~20 ms of imports
+
+    import pitrigger
+
+    try:
+        return metadata.version("pitrigger")
+    except metadata.PackageNotFoundError:
+        return f"{pitrigger.__version__} (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    # argparse's own "version" action wants the text when the parser is built, which would
+    # make every `pitrigger run` pay for importlib.metadata; this one looks it up when asked.
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"pitrigger {package_version()}")
+        parser.exit()
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    value = float(text)
+    if not (math.isfinite(value) and 0 <= value <= 60):
+        raise argparse.ArgumentTypeError(f"must be 0 to 60 seconds, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pitrigger",
         description="Screenless strap remote for a tethered camera.",
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
@@ -96,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("haptics", _haptics, "play the haptic vocabulary (or the named patterns)")
     p.add_argument("--config", metavar="PATH")
+    p.add_argument("--pause", type=_seconds, default=0.8, metavar="SECONDS",
+                   help="extra stillness between two patterns, on top of the configured "
+                        "haptics.min_gap_ms (default 0.8; 0 = back to back, as the daemon)")
     p.add_argument("names", nargs="*", metavar="NAME")
 
     p = add(

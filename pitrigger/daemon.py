@@ -18,18 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pitrigger.buttons import ButtonSource
 from pitrigger.cameras import CameraBackend
 from pitrigger.cameras.focus_session import FocusOptions
 from pitrigger.cameras.worker import CameraWorker
-from pitrigger.config import Config
 from pitrigger.controller import RecordingController
 from pitrigger.day_setup import make_day_jobs, make_day_keeper, make_status_shape
 from pitrigger.focus import FocusFeedback
 from pitrigger.gestures import Gesture, GestureRecogniser, ThresholdCrossed
-from pitrigger.haptics import HapticSequencer
 from pitrigger.journal import NullJournal
 from pitrigger.messages import (
     CameraReport,
@@ -54,6 +52,9 @@ from pitrigger.motors import HapticSink
 from pitrigger.names import REFUSALS, State
 from pitrigger.sdnotify import Notifier
 from pitrigger.triggers import TriggerSelector
+
+if TYPE_CHECKING:  # at run time the config may be the plain view (pitrigger.config.startup)
+    from pitrigger.config import Config
 
 log = logging.getLogger("pitrigger")
 
@@ -124,10 +125,7 @@ class Daemon:
         # Focus mode's pulse train (docs/focus.md): pulses may follow each other with the
         # short gap that 8 Hz leaves; every other pattern keeps min_gap_ms.
         self.focus_feedback = FocusFeedback(config.focus.tuning())
-        self.haptics = HapticSequencer(
-            config.pattern_objects(),
-            kick_s=config.haptics.kick_ms / 1000 if config.haptics.pwm else 0.0,
-            min_gap_s=config.haptics.min_gap_ms / 1000,
+        self.haptics = config.haptic_sequencer(
             # 1 ms under the train's own gap: the feedback schedules taps exactly one period
             # apart, and float rounding must not push a tap into the queue for a later turn.
             repeat_gap_s={"focus": self.focus_feedback.tuning.min_gap_s - 0.001},

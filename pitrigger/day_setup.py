@@ -8,14 +8,16 @@ with a :class:`~pitrigger.copier.ClipCopier` when ``[backup] enabled`` is on).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pitrigger.camera_jobs import DayJobs
 from pitrigger.cameras import CameraBackend
-from pitrigger.config import Config
 from pitrigger.day import DayKeeper
 from pitrigger.messages import CopyReport
 from pitrigger.status_code import StatusShape
+
+if TYPE_CHECKING:  # at run time the config may be the plain view (pitrigger.config.startup)
+    from pitrigger.config import Config
 
 log = logging.getLogger("pitrigger")
 

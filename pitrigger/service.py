@@ -10,19 +10,21 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pitrigger.buttons import ButtonSource, GpioUnavailable
 from pitrigger.cameras import CameraBackend
-from pitrigger.config import Config, ConfigError, find_config, load_config
+from pitrigger.config import ConfigError, find_config, load_config
 from pitrigger.daemon import Daemon
 from pitrigger.haptics import HapticSequencer
 from pitrigger.journal import open_journal
 from pitrigger.motors import HapticSink
 from pitrigger.sdnotify import Notifier, started_by_systemd
+
+if TYPE_CHECKING:  # at run time the config may be the plain view (pitrigger.config.startup)
+    from pitrigger.config import Config
 
 log = logging.getLogger("pitrigger")
 
@@ -40,42 +42,16 @@ def load_run_config(explicit: str | None) -> tuple[Config, str | None]:
 
     Interactively a broken file is an error (exit 2). Under systemd the device has no
     screen: it comes up on the last good copy, or the built-in defaults, and plays
-    ``error`` so the user knows their edit did not take.
+    ``error`` so the user knows their edit did not take. An unchanged file starts from the
+    stored validated result, without pydantic (see :mod:`pitrigger.config.startup`).
     """
-    try:
-        path = find_config(explicit)
-        config = load_config(path)
-    except ConfigError as exc:
-        if not started_by_systemd():
-            raise
-        log.error("config rejected, running on a fallback:\n%s", exc)
-        fallback = Config()
-        last_good = Path(fallback.daemon.last_good_path)
-        try:
-            config = load_config(last_good) if last_good.exists() else fallback
-            log.warning("using %s", last_good if last_good.exists() else "built-in defaults")
-        except ConfigError:
-            config = fallback
-        return config, str(exc)
-    if path is not None:
-        log.info("config: %s", path)
-        _keep_last_good(path, Path(config.daemon.last_good_path))
-    else:
-        log.info("config: built-in defaults (no file on the search path)")
-    return config, None
+    from pitrigger.config.startup import load_run_config as load
+    from pitrigger.config.startup import store_path
 
-
-def _keep_last_good(path: Path, last_good: Path) -> None:
-    try:
-        text = path.read_bytes()
-        if last_good.exists() and last_good.read_bytes() == text:
-            return
-        last_good.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=last_good.parent, delete=False) as tmp:
-            tmp.write(text)
-        os.replace(tmp.name, last_good)
-    except OSError as exc:
-        log.debug("cannot keep a last-good copy at %s: %s", last_good, exc)
+    under_systemd = started_by_systemd()
+    loaded = load(explicit, under_systemd=under_systemd,
+                  store=store_path(under_systemd=under_systemd))
+    return loaded.config, loaded.problem
 
 
 def build_daemon(config: Config, *, startup_problem: str | None = None,
@@ -138,8 +114,14 @@ def _stop_on_signals(daemon: Daemon) -> None:
     signal.signal(signal.SIGHUP, reload)
 
 
-def main_haptics(config_path: str | None, names: list[str]) -> int:
-    """Play the vocabulary (or the named patterns) on the configured sink, one by one."""
+def main_haptics(config_path: str | None, names: list[str], pause_s: float = 0.8) -> int:
+    """Play the vocabulary (or the named patterns) on the configured sink, one by one.
+
+    Each pattern plays as the daemon would play it (``config.haptic_sequencer()``: the
+    configured kick with PWM, at least ``min_gap_ms`` after the one before); ``pause_s``
+    more stillness between them helps to learn them apart (``--pause 0``: back to back,
+    exactly as the daemon's queue).
+    """
     from pitrigger.haptics import VOCABULARY
     from pitrigger.haptics import render as render_pattern
     from pitrigger.motors import make_sink
@@ -161,26 +143,30 @@ def main_haptics(config_path: str | None, names: list[str]) -> int:
     except GpioUnavailable as exc:
         print(f"pitrigger haptics: {exc}", file=sys.stderr)
         return 2
-    # As the daemon plays them (kick, strength), with gaps long enough to tell them apart.
-    sequencer = HapticSequencer(
-        patterns,
-        kick_s=config.haptics.kick_ms / 1000 if config.haptics.pwm else 0.0,
-        min_gap_s=max(0.8, config.haptics.min_gap_ms / 1000),
-    )
-    now = time.monotonic()
-    for name in names or list(VOCABULARY):
-        sequencer.play(name, now)
     try:
+        play_patterns(config.haptic_sequencer(), sink, names or list(VOCABULARY),
+                      pause_s=pause_s)
+    finally:
+        sink.set_level(0.0)
+        sink.close()
+    return 0
+
+
+def play_patterns(sequencer: HapticSequencer, sink: HapticSink, names: list[str], *,
+                  pause_s: float, clock: Callable[[], float] = time.monotonic,
+                  sleep: Callable[[float], None] = time.sleep) -> None:
+    """Play ``names`` one after another on ``sink``, ``pause_s`` apart on top of the
+    sequencer's own gap; returns once the last one has ended."""
+    for index, name in enumerate(names):
+        if index and pause_s > 0:
+            sleep(pause_s)
+        sequencer.play(name, clock())
         while True:
-            now = time.monotonic()
+            now = clock()
             sink.set_level(sequencer.advance(now))
             for started in sequencer.pop_started():
                 sink.pattern_started(started.name)
             deadline = sequencer.next_deadline()
             if deadline is None:
                 break
-            time.sleep(max(0.0, deadline - time.monotonic()))
-    finally:
-        sink.set_level(0.0)
-        sink.close()
-    return 0
+            sleep(max(0.0, deadline - clock()))

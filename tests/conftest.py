@@ -21,6 +21,11 @@ import pytest
 
 from pitrigger.virtualcam import VirtualCamera, spawn
 
+# A daemon started by a test (here or as a child process, even with systemd's variables set)
+# must not keep its validated-config store in this machine's /var/lib/pitrigger; the tests
+# of the store name their own (pitrigger.config.startup).
+os.environ.setdefault("PITRIGGER_CONFIG_CACHE", "")
+
 GP_EVENT_NAMES = {0: "UNKNOWN", 1: "TIMEOUT", 2: "FILE_ADDED", 3: "FOLDER_ADDED",
                   4: "CAPTURE_COMPLETE", 5: "FILE_CHANGED"}
 

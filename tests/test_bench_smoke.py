@@ -56,7 +56,8 @@ def test_toggle_latency_smoke() -> None:
 @pytest.mark.slow
 def test_startup_smoke() -> None:
     figures = run_bench("startup.py", "--runs", "1")
-    assert_numbers(figures, ["startup_ready_ms", "rss_mb", "modules_at_ready",
+    assert_numbers(figures, ["startup_ready_ms", "startup_ready_cold_ms", "rss_mb",
+                             "rss_cold_mb", "modules_at_ready", "modules_at_ready_cold",
                              "import_pydantic_ms", "import_gphoto2_ms", "import_gpiozero_ms"])
     # Not a timing: the daemon must never pull array or camera-module libraries in.
     assert figures["heavy_imports"] == "none"

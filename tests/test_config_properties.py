@@ -207,8 +207,17 @@ PORT = Kind(
     | st.integers() | st.booleans() | not_a_scalar,
 )
 STEP = st.integers(10, 5000)
+
+
+def _legal_steps(pulses: int) -> st.SearchStrategy[list[int]]:
+    # Inside the pattern rules of docs/haptics.md by construction: pulses 50-250 ms, gaps
+    # 100-250 ms, so at most 9 x 250 = 2250 ms long and at most 1250 ms on in any 2 s.
+    on, off = st.integers(50, 250), st.integers(100, 250)
+    return st.tuples(*[on if i % 2 == 0 else off for i in range(2 * pulses - 1)]).map(list)
+
+
 STEPS = Kind(
-    st.integers(0, 4).flatmap(lambda n: st.lists(STEP, min_size=2 * n + 1, max_size=2 * n + 1)),
+    st.integers(1, 5).flatmap(_legal_steps),
     st.just([]) | st.lists(STEP, min_size=2, max_size=2)
     | st.lists(STEP, min_size=11, max_size=11)
     | (st.integers(-10, 9) | st.integers(5001, 10**9) | words | st.floats()).map(
@@ -283,14 +292,17 @@ def valid_docs(draw: st.DrawFn) -> Doc:
         patterns = {
             name: {key: draw(kind.valid) for key, kind in PATTERN.items()} for name in names
         }
-        # "recording" must not share its rhythm with any other pattern (a config rule).
-        effective = {name: list(p.steps_ms) for name, p in DEFAULT_PATTERNS.items()}
-        effective.update({name: p["steps_ms"] for name, p in patterns.items()})
-        for name in VOCABULARY:
-            if name != "recording" and effective[name] == effective["recording"]:
-                changed = patterns.get("recording") or patterns[name]
-                first = changed["steps_ms"][0]
-                changed["steps_ms"][0] = first + 1 if first < 5000 else first - 1
+        # "recording" must not share its rhythm with any other pattern (a config rule): nudge
+        # one of the two and look again, until no pattern feels like "recording".
+        while True:
+            effective = {name: list(p.steps_ms) for name, p in DEFAULT_PATTERNS.items()}
+            effective.update({name: p["steps_ms"] for name, p in patterns.items()})
+            clash = next((name for name in VOCABULARY if name != "recording"
+                          and effective[name] == effective["recording"]), None)
+            if clash is None:
+                break
+            changed = patterns.get("recording") or patterns[clash]
+            changed["steps_ms"][0] += 1  # drawn <= 250 ms: stays inside the pattern rules
         tree["patterns"] = patterns
     if draw(st.booleans()):
         actions: dict[str, Any] = {}

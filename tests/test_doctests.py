@@ -10,9 +10,13 @@ from gpiozero import Device
 
 MODULES = [
     "pitrigger.config",
+    "pitrigger.config.docs",
     "pitrigger.config.problems",
     "pitrigger.config.schema",
+    "pitrigger.config.startup",
     "pitrigger.config.toml_lines",
+    "pitrigger.config.view",
+    "pitrigger.haptic_rules",
     "pitrigger.controller",
     "pitrigger.gestures",
     "pitrigger.haptics",

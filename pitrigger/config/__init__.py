@@ -15,7 +15,12 @@ The package's parts:
 * :mod:`~pitrigger.config.toml_lines` — the TOML scanner that finds each key's line;
 * :mod:`~pitrigger.config.wording` — validation and syntax errors as plain-worded problems;
 * :mod:`~pitrigger.config.problems` — :class:`ConfigProblem`, :class:`ConfigError`;
-* :mod:`~pitrigger.config.loading` — search path, safe reading, validation, check-config.
+* :mod:`~pitrigger.config.loading` — search path, safe reading, validation, check-config;
+* :mod:`~pitrigger.config.view` — a validated config as plain values, and the methods
+  (``timings()``, ``actions_for()``…) that the models and the view share;
+* :mod:`~pitrigger.config.startup` — ``pitrigger run``'s config: validated once per change,
+  then started from a store; the fallback to the last good copy;
+* :mod:`~pitrigger.config.docs` — docs/config.md, generated from the schema.
 
 The schema (and with it pydantic) is imported only when first asked for, so that importing
 this package stays cheap.
@@ -47,11 +52,11 @@ from pitrigger.config.loading import (
     parse_config,
 )
 from pitrigger.config.problems import ConfigError, ConfigProblem
-from pitrigger.config.toml_lines import KeyPath, key_lines
 
 if TYPE_CHECKING:
     from pitrigger.config.schema import Config
-    from pitrigger.controller import ACTION_NAMES
+    from pitrigger.config.toml_lines import KeyPath, key_lines
+    from pitrigger.names import ACTIONS as ACTION_NAMES
 
 __all__ = [
     "ACTION_NAMES",
@@ -69,17 +74,20 @@ __all__ = [
     "parse_config",
 ]
 
-# Names that cost an import (pydantic for the schema) are fetched on first use (PEP 562).
+# Names that cost an import are fetched on first use (PEP 562): the schema needs pydantic,
+# and a warm start needs neither it nor the line scanner. (module, name there)
 _LAZY = {
-    "Config": "pitrigger.config.schema",
-    "ACTION_NAMES": "pitrigger.controller",
+    "Config": ("pitrigger.config.schema", "Config"),
+    "KeyPath": ("pitrigger.config.toml_lines", "KeyPath"),
+    "key_lines": ("pitrigger.config.toml_lines", "key_lines"),
+    "ACTION_NAMES": ("pitrigger.names", "ACTIONS"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    where = _LAZY.get(name)
+    if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(where[0]), where[1])
     globals()[name] = value
     return value

@@ -25,6 +25,7 @@ __all__ = [
     "load_config",
     "main_check_config",
     "parse_config",
+    "read_config_bytes",
 ]
 
 SEARCH_PATH: tuple[Path, ...] = (
@@ -106,21 +107,68 @@ def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
     return None
 
 
+def read_config_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the config file at ``path``, read without ever blocking.
+
+    Only a regular file is read: a FIFO would block ``open()`` until a writer comes (forever,
+    at boot), ``/dev/zero`` never ends, and a directory is not a config. The file is checked
+    before opening (``stat``), opened with ``O_NONBLOCK`` in case it was swapped in between,
+    and checked again on the open descriptor. At most :data:`MAX_FILE_BYTES` + 1 bytes are
+    read, enough for :func:`parse_config` to say "too large".
+    """
+    import stat
+
+    source = os.fspath(path)
+
+    def refuse(message: str) -> ConfigError:
+        return ConfigError(source, [ConfigProblem("", None, message, source)])
+
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise refuse(f"not a regular file ({_file_kind(mode)}); give a TOML text file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. a NUL in the path
+        raise refuse(f"cannot read: {exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise refuse(f"not a regular file ({_file_kind(mode)}); give a TOML text file")
+        chunks: list[bytes] = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    import stat
+
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a plain file"
+
+
 def load_config(path: str | os.PathLike[str] | None) -> Config:
     """Read and validate ``path``; ``None`` gives the built-in defaults."""
     if path is None:
         from pitrigger.config.schema import Config
 
         return Config()
-    source = os.fspath(path)
-    try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigError(source, [ConfigProblem("", None, f"cannot read: {reason}", source)]) \
-            from None
-    return parse_config(data, source)
+    return parse_config(read_config_bytes(path), os.fspath(path))
 
 
 def main_check_config(path: str) -> int:

@@ -4,6 +4,10 @@ This is the one validator. Every value is checked strictly (no coercion), unknow
 errors, and a rule about several keys raises a ``cross_field`` error listing the message for
 each key, so that :mod:`pitrigger.config.wording` can name the key the file actually sets.
 
+Adding a key is one line in the table's model: a ``Field`` with its default, its range and a
+``description`` (docs/config.md is generated from these: ``python -m pitrigger.config.docs``).
+A section's docstring is its introduction in that document.
+
 >>> Config().button.pin, Config.model_validate({"button": {"pin": 23}}).button.pin
 (17, 23)
 """
@@ -14,6 +18,7 @@ import re
 from typing import Annotated, Literal, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,11 +28,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from pitrigger import haptics
+from pitrigger import haptics, names
 from pitrigger.config.problems import short_repr
-from pitrigger.focus import FocusTuning
-from pitrigger.gestures import GestureTimings
-from pitrigger.haptics import Pattern as HapticPattern
+from pitrigger.config.view import (
+    ActionMapMethods,
+    ConfigMethods,
+    FocusMethods,
+    GesturesMethods,
+    PatternMethods,
+    WiredMethods,
+)
+from pitrigger.haptic_rules import pattern_violations
 
 __all__ = [
     "Action",
@@ -43,8 +54,8 @@ __all__ = [
     "PatternConfig",
     "PatternName",
     "PowerConfig",
+    "path_problem",
 ]
-
 
 
 def _cross(choices: dict[str, str]) -> PydanticCustomError:
@@ -54,6 +65,11 @@ def _cross(choices: dict[str, str]) -> PydanticCustomError:
     return PydanticCustomError("cross_field", "{first}", {"first": first, "choices": choices})
 
 
+def _custom(kind: str, message: str) -> PydanticCustomError:
+    """An error whose message is already worded for the person editing the file."""
+    return PydanticCustomError(kind, "{message}", {"message": message})
+
+
 class _Section(BaseModel):
     # Strict: a config value of the wrong type is a mistake to report, not to coerce.
     model_config = ConfigDict(
@@ -61,39 +77,138 @@ class _Section(BaseModel):
     )
 
 
+# --- value types ----------------------------------------------------------------------------
+
 _PORT_FORMS = "usb, usb:BUS,DEV (e.g. usb:001,004) or ptpip:HOST[:PORT[:EVENTPORT]]"
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
 _PORT_RE = re.compile(rf"usb(?::\d{{3}},\d{{3}})?|ptpip:{_HOST}(?::(\d{{1,5}})(?::(\d{{1,5}}))?)?")
 
-Pin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number")]
-NonEmptyStr = Annotated[str, Field(min_length=1, max_length=4096)]
+#: Linux's limits: a whole path (PATH_MAX, with its NUL) and one name in it (NAME_MAX).
+_PATH_MAX_BYTES = 4095
+_NAME_MAX_BYTES = 255
+
+
+def path_problem(path: str, *, directory: bool = False) -> str | None:
+    """Why ``path`` cannot be used as a file (or ``directory``) path on Linux; ``None`` if it
+    can. Plain Python, so that the start-up fallback can use it without pydantic.
+
+    >>> path_problem("/var/lib/pitrigger/journal.jsonl") is None
+    True
+    >>> path_problem("/tmp/a\\x00b")
+    'contains a NUL character (position 7); a path cannot hold one'
+    """
+    if not path:
+        return "must not be empty"
+    if "\x00" in path:
+        return (f"contains a NUL character (position {path.index(chr(0)) + 1}); "
+                "a path cannot hold one")
+    for index, char in enumerate(path, 1):
+        if ord(char) < 0x20 or ord(char) == 0x7F:
+            return (f"contains a control character (U+{ord(char):04X} at position {index}); "
+                    "a path must be one line of printable text")
+    encoded = path.encode("utf-8", "surrogateescape")
+    if len(encoded) > _PATH_MAX_BYTES:
+        return f"is {len(encoded)} bytes long; a path may be at most {_PATH_MAX_BYTES}"
+    longest = max(encoded.split(b"/"), key=len)
+    if len(longest) > _NAME_MAX_BYTES:
+        return (f"has a name of {len(longest)} bytes; each part of a path may be at most "
+                f"{_NAME_MAX_BYTES}")
+    if not directory and (path.endswith("/") or path.rsplit("/", 1)[-1] in (".", "..")):
+        return f"{short_repr.repr(path)} names a directory; give a file name"
+    return None
+
+
+def _file_path(path: str) -> str:
+    problem = path_problem(path)
+    if problem is not None:
+        raise _custom("unusable_path", problem)
+    return path
+
+
+def _directory_path(path: str) -> str:
+    problem = path_problem(path, directory=True)
+    if problem is not None:
+        raise _custom("unusable_path", problem)
+    return path
+
+
+Pin = Annotated[int, Field(ge=0, le=27)]
+FilePath = Annotated[str, AfterValidator(_file_path)]
+DirectoryPath = Annotated[str, AfterValidator(_directory_path)]
 # Two falling warning thresholds; lax only for the container (a TOML array becomes a tuple).
 Thresholds = Annotated[tuple[Annotated[float, Field(ge=0.0, le=10_000.0)],
                              Annotated[float, Field(ge=0.0, le=10_000.0)]],
                        Field(strict=False)]
 
 
+# --- sections -------------------------------------------------------------------------------
+
+
 class CameraConfig(_Section):
-    backend: Literal["gphoto2", "picamera2"] = "gphoto2"
-    port: str = "usb"
-    busy_retry_s: float = Field(3.0, ge=0.0, le=60.0)
-    confirm_timeout_s: float = Field(4.0, ge=0.5, le=60.0)
+    """The camera and how it is talked to."""
+
+    backend: Literal["gphoto2", "picamera2"] = Field(
+        "gphoto2", description="camera driver: a Canon EOS over USB/PTP-IP, or a Pi camera")
+    port: str = Field(
+        "usb", description="where the camera is (gphoto2): `usb`, `usb:BUS,DEV` (3 digits "
+                           "each, e.g. `usb:001,004`), or `ptpip:HOST[:PORT[:EVENTPORT]]`")
+    busy_retry_s: float = Field(
+        3.0, ge=0.0, le=60.0,
+        description="how long a camera answering \"busy\" is retried before giving up "
+                    "(`busy`)")
+    confirm_timeout_s: float = Field(
+        4.0, ge=0.5, le=60.0,
+        description="how long to wait for the camera to report the new recording state "
+                    "after a command")
     # The 5D Mark II powers itself off unless polled at least every 10 s.
-    poll_interval_s: float = Field(0.5, ge=0.05, le=9.0)
-    reconnect_min_s: float = Field(0.5, ge=0.1, le=60.0)
-    reconnect_max_s: float = Field(10.0, ge=0.1, le=600.0)
-    output_dir: NonEmptyStr = "/var/lib/pitrigger/clips"
+    poll_interval_s: float = Field(
+        0.5, ge=0.05, le=9.0,
+        description="event polling period while idle; must stay under 10 s or the 5D Mark II "
+                    "powers itself off")
+    reconnect_min_s: float = Field(
+        0.5, ge=0.1, le=60.0, description="first retry delay after losing the camera")
+    reconnect_max_s: float = Field(
+        10.0, ge=0.1, le=600.0,
+        description="longest retry delay (the delay doubles up to this); at least "
+                    "`reconnect_min_s`")
+    output_dir: DirectoryPath = Field(
+        "/var/lib/pitrigger/clips", description="where clips go (picamera2 only)")
     # Shooting all day (issue 12): the clip cap, card and battery, live view, stills.
-    auto_restart: bool = True
-    clip_cap_s: float = Field(0.0, ge=0.0, le=1799.0)  # 0: the body's own (4 GB, 29:59)
-    limit_soon_s: float = Field(30.0, ge=0.0, le=600.0)
-    movie_bytes_per_s: int = Field(5_965_000, ge=100_000, le=100_000_000)
-    low_card_minutes: Thresholds = (20.0, 5.0)
-    low_battery_percent: Thresholds = (50.0, 25.0)
-    supply_interval_s: float = Field(30.0, ge=5.0, le=600.0)
-    live_view_between_clips: Literal["keep", "off", "off-after-s"] = "keep"
-    live_view_off_after_s: float = Field(60.0, ge=1.0, le=3600.0)
-    still_while_recording: Literal["refuse", "stop-shoot-restart"] = "refuse"
+    auto_restart: bool = Field(
+        True, description="when the camera ends a clip at its cap, start a new one at once "
+                          "and play `restarted`")
+    clip_cap_s: float = Field(
+        0.0, ge=0.0, le=1799.0,
+        description="a time cap shorter than the body's own; 0: the body's (4 GB at "
+                    "`movie_bytes_per_s`, 29:59)")
+    limit_soon_s: float = Field(
+        30.0, ge=0.0, le=600.0,
+        description="play `limit-soon` this long before the cap (0: never)")
+    movie_bytes_per_s: int = Field(
+        5_965_000, ge=100_000, le=100_000_000,
+        description="bit rate for card minutes and the 4 GB cap; refined from each finished "
+                    "clip")
+    low_card_minutes: Thresholds = Field(
+        (20.0, 5.0),
+        description="`low-card` once as the card's free minutes fall past each; the first "
+                    "above the second, both ≥ 0")
+    low_battery_percent: Thresholds = Field(
+        (50.0, 25.0),
+        description="`low-battery` once as the battery falls past each (the body reports "
+                    "100/75/50/25 %/Low); the first above the second, both ≥ 0")
+    supply_interval_s: float = Field(
+        30.0, ge=5.0, le=600.0,
+        description="how often card and battery are read (also after every clip and every "
+                    "connection)")
+    live_view_between_clips: Literal["keep", "off", "off-after-s"] = Field(
+        "keep", description="live view between clips; the start path turns it on first when "
+                            "it is off")
+    live_view_off_after_s: float = Field(
+        60.0, ge=1.0, le=3600.0,
+        description="idle seconds before live view goes off (`\"off-after-s\"`)")
+    still_while_recording: Literal["refuse", "stop-shoot-restart"] = Field(
+        "refuse", description="a still gesture while recording: `refused` (the body is busy "
+                              "filming), or stop, shoot, start again")
 
     @field_validator("low_card_minutes", "low_battery_percent")
     @classmethod
@@ -106,9 +221,16 @@ class CameraConfig(_Section):
                             f"(e.g. [20, 5]); got [{first:g}, {second:g}]"})
         return pair
     # How a start/stop reaches the camera (pitrigger/triggers.py, docs/remote-movie.md).
-    trigger: Literal["usb", "usb-half-press", "wired", "auto"] = "usb"
-    half_press_ms: int = Field(200, ge=20, le=5000)
-    probe_dir: NonEmptyStr = "/var/lib/pitrigger/probe"
+    trigger: Literal["usb", "usb-half-press", "wired", "auto"] = Field(
+        "usb", description="how a press starts/stops the camera; see "
+                           "[remote-movie.md](remote-movie.md). Half-press and wired starts "
+                           "are unconfirmed (cue `sent`)")
+    half_press_ms: int = Field(
+        200, ge=20, le=5000,
+        description="`usb-half-press`: how long the shutter stays half-pressed")
+    probe_dir: DirectoryPath = Field(
+        "/var/lib/pitrigger/probe",
+        description="where `pitrigger probe` writes its reports and the verdicts `auto` reads")
 
     @field_validator("port")
     @classmethod
@@ -116,8 +238,8 @@ class CameraConfig(_Section):
         match = _PORT_RE.fullmatch(port)
         if match is None or any(g is not None and not 1 <= int(g) <= 65535
                                 for g in match.groups()):
-            message = f"{short_repr.repr(port)} is not a camera port; use {_PORT_FORMS}"
-            raise PydanticCustomError("camera_port", "{message}", {"message": message})
+            raise _custom("camera_port",
+                          f"{short_repr.repr(port)} is not a camera port; use {_PORT_FORMS}")
         return port
 
     @model_validator(mode="after")
@@ -130,14 +252,25 @@ class CameraConfig(_Section):
         return self
 
 
-class WiredConfig(_Section):
-    """GPIO → optocoupler → the N3 remote port's focus (and shutter) line."""
+class WiredConfig(WiredMethods, _Section):
+    """The N3 remote-port trigger (`trigger = "wired"`): a GPIO drives an optocoupler across the
+    focus line. Its pins must differ from the button and motor pins when `trigger` is `"wired"`
+    or `"auto"`."""
 
-    focus_pin: Pin = 22
-    shutter_pin: Pin = 27
-    line: Literal["focus", "shutter"] = "focus"
-    press_ms: int = Field(200, ge=20, le=5000)
-    focus_lead_ms: int = Field(150, ge=0, le=2000)
+    focus_pin: Pin = Field(
+        22, description="BCM number of the GPIO driving the optocoupler on the N3 focus "
+                        "(half-press) line")
+    shutter_pin: Pin = Field(
+        27, description="BCM number of the GPIO for the shutter line; used only with "
+                        "`line = \"shutter\"`; must differ from `focus_pin`")
+    line: Literal["focus", "shutter"] = Field(
+        "focus", description="a half-press (Magic Lantern's REC key), or focus then shutter "
+                             "(a full press)")
+    press_ms: int = Field(200, ge=20, le=5000,
+                          description="how long the line stays closed")
+    focus_lead_ms: int = Field(
+        150, ge=0, le=2000,
+        description="`line = \"shutter\"`: focus closed this long before the shutter line")
 
     @model_validator(mode="after")
     def _check(self) -> WiredConfig:
@@ -148,27 +281,43 @@ class WiredConfig(_Section):
             })
         return self
 
-    def pins(self) -> tuple[int, ...]:
-        """The pins a wired press drives (the shutter pin only for a full press)."""
-        return (self.focus_pin,) if self.line == "focus" else (self.focus_pin, self.shutter_pin)
-
 
 class ButtonConfig(_Section):
-    # gpiod: libgpiod v2 (blocks in the kernel); gpio: gpiozero (lgpio on Raspberry Pi OS).
-    source: Literal["gpiod", "gpio", "terminal"] = "gpiod"
-    pin: Pin = 17
-    pull_up: bool = True
+    """The button: a GPIO input wired to ground, or the keyboard."""
+
+    source: Literal["gpiod", "gpio", "terminal"] = Field(
+        "gpiod", description="`gpiod`: the real button through libgpiod v2 (blocks in the "
+                             "kernel, no wake-ups); `gpio`: through gpiozero (lgpio on "
+                             "Raspberry Pi OS); `terminal`: the keyboard, for trying things out")
+    pin: Pin = Field(17, description="BCM number of the GPIO the button is on")
+    pull_up: bool = Field(
+        True, description="internal pull-up, button to ground; `false` for a button to 3.3 V "
+                          "with your own pull-down")
 
 
 class HapticsConfig(_Section):
-    sink: Literal["gpiod", "gpio", "terminal"] = "gpiod"
-    pin: Pin = 18
-    pwm: bool = False
-    frequency_hz: int = Field(200, ge=10, le=20000)
-    kick_ms: int = Field(40, ge=0, le=200)
-    min_gap_ms: int = Field(150, ge=0, le=2000)
-    # gpiod only: a hardware PWM channel "pwmchipN:C" instead of software PWM ("" = none).
-    pwm_channel: str = ""
+    """The vibration motor."""
+
+    sink: Literal["gpiod", "gpio", "terminal"] = Field(
+        "gpiod", description="`gpiod`: the motor through libgpiod v2; `gpio`: through gpiozero; "
+                             "`terminal`: patterns drawn as text")
+    pin: Pin = Field(
+        18, description="BCM number of the GPIO driving the motor's transistor; must differ "
+                        "from `button.pin` when both are on GPIO; prefer GPIO ≥ 9 (pulled down "
+                        "at boot, so the motor stays still while the Pi starts)")
+    pwm: bool = Field(False, description="drive the motor with PWM so that pattern strengths "
+                                         "apply")
+    frequency_hz: int = Field(200, ge=10, le=20000,
+                              description="PWM frequency (only with `pwm = true`)")
+    kick_ms: int = Field(40, ge=0, le=200,
+                         description="full-power start of each pulse when strength < 1 "
+                                     "(only with `pwm = true`)")
+    min_gap_ms: int = Field(150, ge=0, le=2000,
+                            description="stillness between two patterns so they feel like "
+                                        "two")
+    pwm_channel: str = Field(
+        "", description="`gpiod` only: a hardware PWM channel `pwmchipN:C` (e.g. `pwmchip0:0`, "
+                        "GPIO 18 with dtoverlay=pwm) instead of software PWM; empty for none")
 
     @field_validator("pwm_channel")
     @classmethod
@@ -180,12 +329,23 @@ class HapticsConfig(_Section):
         return channel
 
 
-class GesturesConfig(_Section):
-    debounce_ms: int = Field(25, ge=1, le=200)
-    double_window_ms: int = Field(300, ge=100, le=1000)
-    hold_s: float = Field(1.0, ge=0.3, le=30.0)
-    long_hold_s: float = Field(3.0, ge=0.5, le=60.0)
-    very_long_hold_s: float = Field(8.0, ge=1.0, le=120.0)
+class GesturesConfig(GesturesMethods, _Section):
+    """Gestures: `press` (short press; acts on release), `double`, and the hold ladder `hold`,
+    `long-hold`, `very-long-hold`, chosen on release by the longest threshold passed; a
+    `tick` pattern marks each threshold as it passes (only thresholds that have an action)."""
+
+    debounce_ms: int = Field(25, ge=1, le=200, description="contact-bounce lockout; a "
+                             "contact shorter than this is ignored")
+    double_window_ms: int = Field(
+        300, ge=100, le=1000,
+        description="longest pause between the presses of a double (greater than "
+                    "`debounce_ms`); only waited for when `double` has an action in the "
+                    "current state")
+    hold_s: float = Field(1.0, ge=0.3, le=30.0, description="first hold threshold")
+    long_hold_s: float = Field(3.0, ge=0.5, le=60.0,
+                               description="second hold threshold; greater than `hold_s`")
+    very_long_hold_s: float = Field(
+        8.0, ge=1.0, le=120.0, description="third hold threshold; greater than `long_hold_s`")
 
     @model_validator(mode="after")
     def _check(self) -> GesturesConfig:
@@ -202,39 +362,31 @@ class GesturesConfig(_Section):
                 })
         return self
 
-    def timings(self) -> GestureTimings:
-        """These settings in seconds, for :class:`~pitrigger.gestures.GestureRecogniser`."""
-        return GestureTimings(
-            debounce_s=self.debounce_ms / 1000,
-            double_window_s=self.double_window_ms / 1000,
-            hold_s=self.hold_s,
-            long_hold_s=self.long_hold_s,
-            very_long_hold_s=self.very_long_hold_s,
-        )
-
 
 StepMs = Annotated[int, Strict(), Field(ge=10, le=5000)]
 
 
-class PatternConfig(_Section):
+class PatternConfig(PatternMethods, _Section):
+    """One vibration pattern (``patterns.NAME``)."""
+
     # Lax only for the container, so that a TOML array (a list) becomes a tuple.
-    steps_ms: Annotated[tuple[StepMs, ...], Field(strict=False, min_length=1, max_length=9)]
-    strength: float = Field(1.0, ge=0.1, le=1.0)
+    steps_ms: Annotated[tuple[StepMs, ...], Field(strict=False, min_length=1, max_length=9)] \
+        = Field(description="on/off/…/on durations in ms (an odd count); the pattern "
+                            "safety rules of docs/haptics.md apply")
+    strength: float = Field(1.0, ge=0.1, le=1.0,
+                            description="motor strength (needs `haptics.pwm = true`)")
 
     @field_validator("steps_ms")
     @classmethod
     def _check_steps(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
         # A field check (not a model check) so it is reported even when strength is wrong too.
         if len(steps) % 2 == 0:
-            raise PydanticCustomError(
-                "odd_steps", "{message}",
-                {"message": f"needs an odd number of steps (on, off, …, on), got {len(steps)}"},
-            )
+            raise _custom("odd_steps",
+                          f"needs an odd number of steps (on, off, …, on), got {len(steps)}")
+        violations = pattern_violations(steps)
+        if violations:
+            raise _custom("pattern_rules", "; ".join(violations))
         return steps
-
-    def pattern(self) -> haptics.Pattern:
-        return haptics.Pattern(self.steps_ms, self.strength)
-
 
 # Spelled out for the type checker; a test keeps them equal to pitrigger.names (the source).
 PatternName = Literal[
@@ -257,37 +409,43 @@ def _default_patterns() -> dict[PatternName, PatternConfig]:
     }
 
 
-class _ActionMap(_Section):
-    press: Action = "none"
-    double: Action = "none"
-    hold: Action = "none"
-    long_hold: Action = Field("none", alias="long-hold")
-    very_long_hold: Action = Field("none", alias="very-long-hold")
-
-    def mapping(self) -> dict[str, str]:
-        """Gesture name to action, leaving out ``none``."""
-        return {
-            name: action
-            for name, action in self.model_dump(by_alias=True).items()
-            if action != "none"
-        }
+class _ActionMap(ActionMapMethods, _Section):
+    # One field per name in names.GESTURES (a test checks the two lists agree), under its
+    # attribute name; the TOML key is the gesture's own name.
+    press: Action = Field("none", description="a short press")
+    double: Action = Field("none", description="two short presses")
+    hold: Action = Field("none", description="released after `gestures.hold_s`")
+    long_hold: Action = Field("none", alias="long-hold",
+                              description="released after `gestures.long_hold_s`")
+    very_long_hold: Action = Field("none", alias="very-long-hold",
+                                   description="released after `gestures.very_long_hold_s`")
 
 
 class IdleActions(_ActionMap):
-    press: Action = "toggle-recording"
-    hold: Action = "status"
-    long_hold: Action = Field("focus-mode", alias="long-hold")
-    very_long_hold: Action = Field("power-off", alias="very-long-hold")
+    """What each gesture does while not recording."""
+
+    press: Action = Field("toggle-recording", description="a short press")
+    hold: Action = Field("status", description="released after `gestures.hold_s`")
+    long_hold: Action = Field("focus-mode", alias="long-hold",
+                              description="released after `gestures.long_hold_s`")
+    very_long_hold: Action = Field("power-off", alias="very-long-hold",
+                                   description="released after `gestures.very_long_hold_s`")
 
 
 class RecordingActions(_ActionMap):
-    press: Action = "toggle-recording"
-    hold: Action = "status"
+    """What each gesture does while recording."""
+
+    press: Action = Field("toggle-recording", description="a short press")
+    hold: Action = Field("status", description="released after `gestures.hold_s`")
 
 
 class ActionsConfig(_Section):
-    idle: IdleActions = Field(default_factory=IdleActions)
-    recording: RecordingActions = Field(default_factory=RecordingActions)
+    """What each gesture does, per state."""
+
+    idle: IdleActions = Field(default_factory=IdleActions,
+                              description="gesture to action while not recording")
+    recording: RecordingActions = Field(default_factory=RecordingActions,
+                                        description="gesture to action while recording")
 
     @model_validator(mode="after")
     def _check(self) -> ActionsConfig:
@@ -305,17 +463,32 @@ class ActionsConfig(_Section):
         return self
 
 
-class FocusConfig(_Section):
-    """Focus by touch (docs/focus.md): what the camera shows and how scores become pulses."""
+class FocusConfig(FocusMethods, _Section):
+    """Focus by touch ([focus.md](focus.md)): while focus mode lasts, live-view frames are
+    scored for sharpness and the motor pulses faster as the picture gets sharper.
+    `in_focus_within < passed_drop < lost_drop` is checked."""
 
-    zoom: Literal[1, 5, 10] = 5
-    max_fps: float = Field(10.0, ge=1.0, le=30.0)
-    measure: Literal["vol", "lapm"] = "vol"
-    crop: float = Field(0.5, ge=0.1, le=1.0)
-    frames_per_score: int = Field(3, ge=1, le=9)
-    in_focus_within: float = Field(0.05, ge=0.005, le=0.5)
-    passed_drop: float = Field(0.10, ge=0.01, le=0.9)
-    lost_drop: float = Field(0.30, ge=0.02, le=0.95)
+    zoom: Literal[1, 5, 10] = Field(
+        5, description="magnified live view while the mode lasts (`eoszoom`; picamera2: a "
+                       "centred sensor crop)")
+    max_fps: float = Field(10.0, ge=1.0, le=30.0,
+                           description="frames per second at most (CPU on a Pi Zero)")
+    measure: Literal["vol", "lapm"] = Field(
+        "vol", description="variance of Laplacian or modified Laplacian")
+    crop: float = Field(0.5, ge=0.1, le=1.0,
+                        description="share of width and height scored, around the centre")
+    frames_per_score: int = Field(3, ge=1, le=9,
+                                  description="median of this many frames per score")
+    in_focus_within: float = Field(
+        0.05, ge=0.005, le=0.5,
+        description="`in-focus` when back within this share of the peak after passing it")
+    passed_drop: float = Field(
+        0.10, ge=0.01, le=0.9,
+        description="the peak counts as passed once the score falls this share below it")
+    lost_drop: float = Field(
+        0.30, ge=0.02, le=0.95,
+        description="`focus-lost` when, after `in-focus`, the score falls this share below "
+                    "the peak")
 
     @model_validator(mode="after")
     def _check(self) -> FocusConfig:
@@ -328,35 +501,52 @@ class FocusConfig(_Section):
             })
         return self
 
-    def tuning(self) -> FocusTuning:
-        """These settings for :class:`~pitrigger.focus.FocusFeedback` (the rest default)."""
-        return FocusTuning(median_of=self.frames_per_score,
-                           in_focus_within=self.in_focus_within,
-                           passed_drop=self.passed_drop, lost_drop=self.lost_drop)
-
 
 class JournalConfig(_Section):
-    path: NonEmptyStr = "/var/lib/pitrigger/journal.jsonl"
+    """The event journal."""
+
+    path: FilePath = Field("/var/lib/pitrigger/journal.jsonl",
+                           description="one JSON line per event (gestures, camera states, "
+                                       "patterns)")
 
 
 class BackupConfig(_Section):
-    """A second copy of each finished clip on the data partition (pitrigger/copier.py)."""
+    """A second copy of every finished clip, from the card to the data partition, made while the
+    camera is idle in small resumable pieces (`pitrigger/copier.py`). It never deletes from the
+    camera, stops the instant you press record and resumes where it stopped; `pitrigger
+    journal` shows each copy's progress."""
 
-    enabled: bool = False
-    dir: NonEmptyStr = "/var/lib/pitrigger/copies"
-    chunk_kib: int = Field(256, ge=16, le=4096)
-    reserve_mib: int = Field(256, ge=0, le=1_000_000)
+    enabled: bool = Field(
+        False, description="copy every finished clip to `dir` while the camera is idle")
+    dir: DirectoryPath = Field("/var/lib/pitrigger/copies",
+                               description="where copies go (the data partition)")
+    chunk_kib: int = Field(256, ge=16, le=4096,
+                           description="copy in pieces this big; a press waits for at most "
+                                       "one piece")
+    reserve_mib: int = Field(256, ge=0, le=1_000_000,
+                             description="free space the data partition keeps; a clip that "
+                                         "does not fit waits")
 
 
 class PowerConfig(_Section):
-    request_path: NonEmptyStr = "/run/pitrigger/poweroff-request"
+    """Powering off from the button."""
+
+    request_path: FilePath = Field(
+        "/run/pitrigger/poweroff-request",
+        description="the daemon creates this file to ask a root-owned systemd path unit to "
+                    "power off")
 
 
 class DaemonConfig(_Section):
-    last_good_path: NonEmptyStr = "/var/lib/pitrigger/last-good.toml"
+    """The daemon's own files."""
+
+    last_good_path: FilePath = Field(
+        "/var/lib/pitrigger/last-good.toml",
+        description="where `run` keeps a copy of the last config that validated, to fall "
+                    "back on when started by systemd with a broken file")
 
 
-class Config(_Section):
+class Config(ConfigMethods, _Section):
     """The whole config; ``Config()`` is the built-in defaults.
 
     ``patterns`` always holds the whole vocabulary: names missing from the file keep their
@@ -381,7 +571,7 @@ class Config(_Section):
         merged = {**_default_patterns(), **self.patterns}
         # Vocabulary order, so that listing the patterns reads the same everywhere.
         object.__setattr__(self, "patterns", {name: merged[cast(PatternName, name)]
-                                                for name in haptics.VOCABULARY})
+                                                for name in names.CUES})
         # "recording" is the one cue that must never be mistaken: strength may not even apply
         # (pwm = false), so the rhythm alone must tell it apart.
         recording = merged["recording"].steps_ms
@@ -414,19 +604,3 @@ class Config(_Section):
                 "button.pin": f"must differ from haptics.pin (both {pin})",
             })
         return self
-
-    def pattern_objects(self) -> dict[str, HapticPattern]:
-        """The vocabulary as :class:`~pitrigger.haptics.Pattern` objects."""
-        return {name: pattern.pattern() for name, pattern in self.patterns.items()}
-
-    def actions_for(self, state: str) -> dict[str, str]:
-        """Gesture to action in controller state ``idle`` or ``recording``, without ``none``.
-
-        A gesture that is not in the result does nothing (and gets no threshold tick);
-        ``double`` in the result means the recogniser must wait for a second press.
-        """
-        if state == "idle":
-            return self.actions.idle.mapping()
-        if state == "recording":
-            return self.actions.recording.mapping()
-        raise ValueError(f"no action map for state {state!r}; use 'idle' or 'recording'")

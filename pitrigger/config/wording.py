@@ -12,12 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from pitrigger import haptics
+from pitrigger import names
 from pitrigger.config.problems import ConfigProblem, short_repr
 from pitrigger.config.schema import Config, PatternConfig
 from pitrigger.config.toml_lines import BARE_KEY, KeyPath, KeyScanner, line_of
 
 __all__ = ["dotted", "syntax_problem", "validation_problems"]
+
+# Errors that pitrigger.config.schema raises already worded (its ``_custom``).
+_WORDED_IN_SCHEMA = ("camera_port", "odd_steps", "pattern_rules", "thresholds", "unusable_path")
 
 
 
@@ -51,7 +54,7 @@ def _allowed_keys(path: KeyPath) -> list[str]:
     if path[:1] == ("patterns",):
         # A dict of patterns by name, each a PatternConfig.
         if len(path) == 1:
-            return list(haptics.VOCABULARY)
+            return list(names.CUES)
         return list(PatternConfig.model_fields) if len(path) == 2 else []
     model: Any = Config
     for part in path:
@@ -82,10 +85,10 @@ def _message(error: Any, path: KeyPath) -> str:
     if kind == "extra_forbidden":
         return _unknown(str(path[-1]), _allowed_keys(path[:-1]),
                         "section" if len(path) == 1 else "key")
-    if kind in ("camera_port", "odd_steps"):
+    if kind in _WORDED_IN_SCHEMA:
         return str(ctx["message"])
     if kind == "literal_error" and error["loc"][-1:] == ("[key]",):
-        return _unknown(str(value), list(haptics.VOCABULARY), "pattern name")
+        return _unknown(str(value), list(names.CUES), "pattern name")
     text = {
         "int_type": "must be a whole number",
         "float_type": "must be a number",
