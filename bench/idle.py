@@ -22,7 +22,7 @@ runs the old path (gpiozero on its mock pin factory) instead. After ``ready`` ha
 * ``gpio_wakeups_per_s``: the gpiod reader thread's share (target 0).
 * The camera's count of GetEvent operations in the same window, as a cross-check.
 
-``--poll-intervals 0.5,2.5`` measures each ``[camera] poll_interval_s`` in turn, side by
+``--poll-intervals 0.5,2.5`` measures each ``[camera] idle_poll_interval_s`` in turn, side by
 side in one run (the first is the headline figure): the event poll is both what keeps a 5D
 Mark II awake (libgphoto2 sends KeepDeviceOn only from wait_for_event, at most every 10 s)
 and how soon a stop made on the camera itself is noticed (at worst one interval later).
@@ -118,7 +118,7 @@ def measure(cam: Any, workdir: Path, gpio: str, poll_interval_s: float,
     config = daemon_config(workdir / "pitrigger.toml", cam.port_string, workdir,
                            button=adapter, haptics=adapter)
     text = config.read_text(encoding="utf-8").replace(
-        "[camera]\n", f"[camera]\npoll_interval_s = {poll_interval_s}\n", 1)
+        "[camera]\n", f"[camera]\nidle_poll_interval_s = {poll_interval_s}\n", 1)
     config.write_text(text, encoding="utf-8")
     if gpio == "gpiod":
         argv = [sys.executable, str(Path(__file__).with_name("_gpiod_standin_daemon.py")),
@@ -146,7 +146,7 @@ def measure(cam: Any, workdir: Path, gpio: str, poll_interval_s: float,
         ops_before = control.state()["operations"].get("EOS_GET_EVENT", 0)
         cpu_before, sw_before = cpu_seconds(proc.pid), switches(proc.pid)
         started = time.monotonic()
-        progress(f"measuring {seconds:.0f} s of idle, {gpio}, poll_interval_s "
+        progress(f"measuring {seconds:.0f} s of idle, {gpio}, idle_poll_interval_s "
                  f"{poll_interval_s} (pid {proc.pid})")
         time.sleep(seconds)
         elapsed = time.monotonic() - started
@@ -176,14 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--poll-intervals", default="",
-                        help="comma-separated poll_interval_s values (default: the config's)")
+                        help="comma-separated idle_poll_interval_s values (default: the config's)")
     parser.add_argument("--gpio", choices=("gpiod", "gpiozero"), default="gpiod")
     args = parser.parse_args(argv)
 
     from pitrigger.config import Config
     from pitrigger.virtualcam import spawn
 
-    default_poll = Config().camera.poll_interval_s
+    default_poll = Config().camera.idle_poll_interval_s
     intervals = [float(x) for x in args.poll_intervals.split(",") if x.strip()] or [default_poll]
     runs = []
     with tempfile.TemporaryDirectory(prefix="pitrigger-bench-") as tmp, spawn() as cam:
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.gpio == "gpiod" else " (gpiozero mock pin factory)"))
     note("wake-ups = voluntary + involuntary context switches of every thread, per second")
     for interval, run in runs:
-        note(f"poll_interval_s {interval}: {run.elapsed:.1f} s idle, camera connected; "
+        note(f"idle_poll_interval_s {interval}: {run.elapsed:.1f} s idle, camera connected; "
              f"a stop made on the camera is noticed at worst {interval} s later")
         for tid, (vol, invol) in sorted(run.per_thread.items(), key=lambda kv: -sum(kv[1])):
             comm, wchan = run.names.get(tid, ("?", "?"))
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     first_interval, first = runs[0]
     cpu_percent = first.cpu_seconds / first.elapsed * 100
     emit("threads", len(first.per_thread))
-    emit("poll_interval_s", first_interval)
+    emit("idle_poll_interval_s", first_interval)
     emit("camera_getevent_per_s", round(first.getevent_per_s, 2))
     emit("idle_cpu_seconds", round(first.cpu_seconds, 2))
     emit("idle_cpu_percent", round(cpu_percent, 3))
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                f"gpiod-button thread {'found' if found else 'NOT FOUND'}, "
                f"{first.gpio_wakeups:.2f} wake-ups/s == 0")
     target("idle_wakeups", first.wakeups <= 3,
-           f"idle_wakeups_per_s {first.wakeups:.2f} <= 3 (poll_interval_s {first_interval})")
+           f"idle_wakeups_per_s {first.wakeups:.2f} <= 3 (idle_poll_interval_s {first_interval})")
     return 0
 
 

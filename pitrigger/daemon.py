@@ -139,6 +139,7 @@ class Daemon:
             busy_retry_s=config.camera.busy_retry_s,
             confirm_s=min(2.0, config.camera.confirm_timeout_s / 2),
             poll_interval_s=config.camera.poll_interval_s,
+            idle_poll_interval_s=config.camera.idle_poll_interval_s,
             reconnect_min_s=config.camera.reconnect_min_s,
             reconnect_max_s=config.camera.reconnect_max_s,
             jobs=make_day_jobs(config, camera, lambda report: self.inbox.put(FromCamera(report))),

@@ -190,3 +190,36 @@ def test_sync_reports_the_real_state(worker_for) -> None:
     camera.recording = True  # changed behind our back, no event
     worker.send(Command("sync", 6))
     assert next_report(reports, CameraState) == CameraState(True, "sync")
+
+
+class CountingCamera(ScriptedCamera):
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls = 0
+
+    def poll(self, timeout_s: float) -> list[CameraState | ClipSaved]:
+        self.polls += 1
+        return super().poll(timeout_s)
+
+
+def test_polls_slowly_while_idle_and_fast_while_recording(worker_for) -> None:
+    # Idle wake-ups are a product feature (issue 10): idle polls only keep the body awake;
+    # recording polls must hear a clip-limit stop at once.
+    camera = CountingCamera()
+    worker, reports = worker_for(camera, poll_interval_s=0.02, idle_poll_interval_s=0.25)
+    next_report(reports, CameraConnected)
+    assert worker.current_poll_interval_s == 0.25
+    before = camera.polls
+    time.sleep(1.0)
+    idle_polls = camera.polls - before
+    worker.send(Command("start", 1))
+    next_report(reports, CameraState)
+    assert worker.current_poll_interval_s == 0.02
+    before = camera.polls
+    time.sleep(1.0)
+    recording_polls = camera.polls - before
+    assert idle_polls <= 6  # ~4 at 0.25 s
+    assert recording_polls >= 3 * idle_polls
+    worker.send(Command("stop", 2))
+    next_report(reports, CameraState)
+    assert worker.current_poll_interval_s == 0.25

@@ -59,6 +59,7 @@ class Running:
 [camera]
 port = "{cam.port_string}"
 poll_interval_s = 0.1
+idle_poll_interval_s = 0.1
 busy_retry_s = 0.5
 confirm_timeout_s = 2.0
 reconnect_min_s = 0.1

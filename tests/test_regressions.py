@@ -152,6 +152,7 @@ def test_daemon_rides_out_a_busy_event_poll_without_no_camera(pins, virtual_came
 [camera]
 port = "{virtual_camera.port_string}"
 poll_interval_s = 0.1
+idle_poll_interval_s = 0.1
 [button]
 source = "gpio"
 [haptics]

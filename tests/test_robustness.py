@@ -60,6 +60,7 @@ port = "{port}"
 busy_retry_s = 0.6
 confirm_timeout_s = 4.0
 poll_interval_s = 0.1
+idle_poll_interval_s = 0.1
 reconnect_min_s = 0.1
 reconnect_max_s = 0.4
 [button]

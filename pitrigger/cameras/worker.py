@@ -67,6 +67,7 @@ class CameraWorker:
         busy_retry_s: float = 3.0,
         confirm_s: float = 2.0,
         poll_interval_s: float = 0.5,
+        idle_poll_interval_s: float | None = None,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
         focus: FocusOptions | None = None,
@@ -79,10 +80,17 @@ class CameraWorker:
         self.triggers = triggers or TriggerSelector("usb", lambda path: UsbMovieTrigger())
         self.selection: Selection | None = None
         self.jobs = jobs
-        self.report = report if jobs is None else self._observed_by(jobs, report)
+        self.report = self._followed(
+            report if jobs is None else self._observed_by(jobs, report))
         self.busy_retry_s = busy_retry_s
         self.confirm_s = confirm_s
         self.poll_interval_s = poll_interval_s
+        # Idle, nothing the camera says is urgent: poll only as often as keeps the body awake
+        # (each poll is a wake-up of the whole Pi). Recording, a clip-cap stop must be heard
+        # at once for the restart; so must the answer to a start or stop in flight.
+        self.idle_poll_interval_s = (poll_interval_s if idle_poll_interval_s is None
+                                     else max(poll_interval_s, idle_poll_interval_s))
+        self.camera_recording = False  # as the camera last said (or a start was sent)
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
         self.clock = clock
@@ -94,6 +102,21 @@ class CameraWorker:
         self._next_poll = 0.0
         # Focus mode: frames between commands, on this thread (docs/focus.md).
         self.focus = FocusSession(backend, focus or FocusOptions(), report, clock)
+
+    def _followed(self, report: Report) -> Report:
+        # The worker follows what it reports: polling is fast only while the camera records.
+        def followed(item: WorkerReport) -> None:
+            if isinstance(item, CameraConnected | CameraState):
+                self.camera_recording = item.recording
+            elif isinstance(item, CommandSent) and item.action in ("start", "stop"):
+                self.camera_recording = item.action == "start"
+            report(item)
+
+        return followed
+
+    @property
+    def current_poll_interval_s(self) -> float:
+        return self.poll_interval_s if self.camera_recording else self.idle_poll_interval_s
 
     @staticmethod
     def _observed_by(jobs: DayJobs, report: Report) -> Report:
@@ -131,7 +154,7 @@ class CameraWorker:
                     break
                 backoff = min(backoff * 2, self.reconnect_max_s)
                 continue
-            wait = self.poll_interval_s
+            wait = self.current_poll_interval_s
             if self.focus.active:
                 # Focus mode: the next frame, or the next poll (the day's jobs wait).
                 wait = min(self.focus.wait_s(), max(0.0, self._next_poll - self.clock()))
@@ -352,7 +375,7 @@ class CameraWorker:
         self.report(CameraState(self.backend.read_recording(), "readback"))
 
     def _poll(self) -> list[CameraState | ClipSaved]:
-        self._next_poll = self.clock() + self.poll_interval_s
+        self._next_poll = self.clock() + self.current_poll_interval_s
         return self._poll_now()
 
     def _poll_now(self) -> list[CameraState | ClipSaved]:

@@ -163,8 +163,15 @@ class CameraConfig(_Section):
     # The 5D Mark II powers itself off unless polled at least every 10 s.
     poll_interval_s: float = Field(
         0.5, ge=0.05, le=9.0,
-        description="event polling period while idle; must stay under 10 s or the 5D Mark II "
-                    "powers itself off")
+        description="event polling period while the camera records (or a start or stop "
+                    "awaits its answer): how soon a stop made by the camera itself (clip "
+                    "limit, full card, its own button) is heard")
+    idle_poll_interval_s: float = Field(
+        4.0, ge=0.05, le=9.0,
+        description="event polling period while the camera does not record; each poll "
+                    "wakes the Pi, and it must stay under 10 s or the 5D Mark II powers "
+                    "itself off. A start made on the body is heard this late. Never "
+                    "shorter than `poll_interval_s`")
     reconnect_min_s: float = Field(
         0.5, ge=0.1, le=60.0, description="first retry delay after losing the camera")
     reconnect_max_s: float = Field(
