@@ -561,3 +561,10 @@ def test_focus_section_defaults_and_rules() -> None:
         parse_config("[focus]\nzoom = 3\n")
     with pytest.raises(ConfigError, match="only available while not recording"):
         parse_config('[actions.recording]\nlong-hold = "focus-mode"\n')
+
+
+def test_a_worded_schema_error_is_not_quoted_twice() -> None:
+    # The schema's own message already shows the value; wording must not add "(got ...)".
+    assert only_problem('[haptics]\npwm_channel = "pwm0"\n') == (
+        "haptics.pwm_channel", 2, "'pwm0' is not a PWM channel; use \"pwmchipN:C\" "
+        "(e.g. \"pwmchip0:0\", GPIO 18 with dtoverlay=pwm) or \"\" for none")

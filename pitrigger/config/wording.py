@@ -20,7 +20,8 @@ from pitrigger.config.toml_lines import BARE_KEY, KeyPath, KeyScanner, line_of
 __all__ = ["dotted", "syntax_problem", "validation_problems"]
 
 # Errors that pitrigger.config.schema raises already worded (its ``_custom``).
-_WORDED_IN_SCHEMA = ("camera_port", "odd_steps", "pattern_rules", "thresholds", "unusable_path")
+_WORDED_IN_SCHEMA = ("camera_port", "odd_steps", "pattern_rules", "pwm_channel", "thresholds",
+                     "unusable_path")
 
 
 
