@@ -53,9 +53,10 @@ def test_pulses_and_steps_read_a_pattern_off_the_line() -> None:
     assert found == [(10.000, 10.101), (10.221, 10.322)]
     steps = driver.steps_of(found)
     assert [round(s) for s in steps] == [101, 120, 101]
-    assert driver.within(steps, [100, 120, 100], 5)
-    assert not driver.within(steps, [100, 120, 100], 0.5)
-    assert not driver.within(steps[:1], [100, 120, 100], 50)
+    checks = driver.Checks()
+    assert checks.shape("ready", steps, [100, 120, 100])
+    assert checks.timings == [("ready", pytest.approx(1.0, abs=0.01))]  # measured, printed
+    assert not checks.shape("ready", steps[:1], [100, 120, 100])  # a pulse missing: fails
     assert driver.pulses(irqs, 6, since=10.2) == [(10.221, 10.322)]
 
 
