@@ -262,9 +262,7 @@ SEL"
 refresh_boot_firmware() {
 	on_chroot <<-'EOF'
 		set -euo pipefail
-		kver="$(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -1)"
-		/etc/kernel/postinst.d/z50-raspi-firmware "${kver}" "/boot/vmlinuz-${kver}" >/dev/null
-		/etc/initramfs/post-update.d/z50-raspi-firmware "${kver}" "/boot/initrd.img-${kver}" >/dev/null
+		DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware
 	EOF
 }
 
@@ -318,9 +316,12 @@ build_board() {
 
 	# What pi-gen's stages 0-2 provide and the stage builds on: fstab, hostname, the boot
 	# partition's files (raspi-firmware's hooks write config.txt and cmdline.txt).
+	# The FAT partition is mounted read-only (a power cut cannot leave it dirty; the daemon
+	# only reads its config there) and never waited for: a card whose FAT is unreadable
+	# still boots, and the daemon falls back to its last good config.
 	cat >"${ROOTFS_DIR}/etc/fstab" <<-EOF
-		LABEL=RASPIROOT  /               ext4    ro,noatime        0       1
-		LABEL=RASPIFIRM  /boot/firmware  vfat    rw,noatime,umask=0022,nofail,x-systemd.device-timeout=5s  0  2
+		LABEL=RASPIROOT  /               ext4    ro,noatime  0  1
+		LABEL=RASPIFIRM  /boot/firmware  vfat    ro,noatime,umask=0022,nofail,x-systemd.device-timeout=10s  0  0
 	EOF
 	echo pitrigger >"${ROOTFS_DIR}/etc/hostname"
 	refresh_boot_firmware

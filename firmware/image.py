@@ -10,6 +10,9 @@ The build scripts are bash; this keeps the TOML parsing (and its error messages)
     firmware/image.py files                   SOURCE<TAB>DESTINATION<TAB>MODE per file
     firmware/image.py units enable|mask
     firmware/image.py wifi enable_file
+    firmware/image.py imager-json VERSION URL_BASE DIR < lines
+        Raspberry Pi Imager's os_list JSON; stdin: BOARD<TAB>FILE<TAB>EXTRACT_SIZE<TAB>SHA256
+        per image, FILE (the .img.xz) in DIR
 
 >>> import subprocess, sys
 >>> out = subprocess.run([sys.executable, __file__, "board", "pi02", "arch"],
@@ -20,13 +23,17 @@ The build scripts are bash; this keeps the TOML parsing (and its error messages)
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
 import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 DESCRIPTION = Path(__file__).resolve().with_name("image.toml")
-BOARD_KEYS = ("description", "arch", "kernel", "dtb", "console", "qemu", "qemu_append")
+BOARD_KEYS = ("description", "arch", "kernel", "dtb", "console", "qemu", "qemu_append",
+              "imager_devices")
 
 
 class DescriptionError(Exception):
@@ -84,8 +91,44 @@ def answer(data: dict[str, Any], args: list[str]) -> list[str]:
     raise DescriptionError(f"cannot answer: {' '.join(args) or '(nothing asked)'}")
 
 
+def imager_json(data: dict[str, Any], version: str, url_base: str, directory: Path,
+                lines: list[str], today: str) -> str:
+    r"""Raspberry Pi Imager's repository JSON (os_list) for the released images.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "p.img.xz").write_bytes(b"xz")
+    >>> out = json.loads(imager_json(load(), "1.0", "https://e.invalid/r", d,
+    ...                  ["pi02\tp.img.xz\t4096\t" + "ab" * 32], "2026-12-01"))
+    >>> entry = out["os_list"][0]
+    >>> entry["url"], entry["extract_size"], entry["image_download_size"], entry["devices"]
+    ('https://e.invalid/r/p.img.xz', 4096, 2, ['pi4-64bit', 'pi3-64bit'])
+    """
+    entries = []
+    for line in lines:
+        board, name, extract_size, extract_sha256 = line.rstrip("\n").split("\t")
+        spec = _board(data, board)
+        download = directory / name
+        entries.append({
+            "name": f"pitrigger {version} ({board})",
+            "description": f"pitrigger strap remote for the {spec['description']}. "
+                           "Edit pitrigger.toml on the boot partition after flashing.",
+            "url": f"{url_base.rstrip('/')}/{name}" if url_base else name,
+            "extract_size": int(extract_size),
+            "extract_sha256": extract_sha256,
+            "image_download_size": download.stat().st_size,
+            "image_download_sha256": hashlib.sha256(download.read_bytes()).hexdigest(),
+            "release_date": today,
+            "devices": list(spec["imager_devices"]),
+        })
+    return json.dumps({"os_list": entries}, indent=2) + "\n"
+
+
 def main(argv: list[str]) -> int:
     try:
+        if argv[:1] == ["imager-json"] and len(argv) == 4:
+            print(imager_json(load(), argv[1], argv[2], Path(argv[3]), sys.stdin.readlines(),
+                              datetime.date.today().isoformat()), end="")
+            return 0
         print("\n".join(answer(load(), argv)))
     except (DescriptionError, tomllib.TOMLDecodeError, OSError) as exc:
         print(f"image.py: {exc}", file=sys.stderr)
