@@ -70,8 +70,10 @@ for b in "${built[@]}"; do
 done
 
 # GPIO end to end on QEMU's -M virt (libgpiod path driven from the host through qtest).
-if [ -x "${here}/gpio-test.sh" ]; then
-	run gpio-test gpio-test "${here}/gpio-test.sh"
+# virt-image.sh lays out firmware/build/pitrigger-virt.img, vmlinuz, initrd.img, cmdline.txt.
+if [ -x "${here}/gpio-test.sh" ] && [[ " ${built[*]} " == *" pi02 "* ]]; then
+	run virt-image virt-image env NO_BUILD=1 "${here}/virt-image.sh" \
+		&& run gpio-test gpio-test "${here}/gpio-test.sh"
 fi
 
 echo "times: $(printf '%s, ' "${times[@]}")total $((SECONDS - t_start)) s"

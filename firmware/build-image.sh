@@ -321,7 +321,7 @@ build_board() {
 	# still boots, and the daemon falls back to its last good config.
 	cat >"${ROOTFS_DIR}/etc/fstab" <<-EOF
 		LABEL=RASPIROOT  /               ext4    ro,noatime  0  1
-		LABEL=RASPIFIRM  /boot/firmware  vfat    ro,noatime,umask=0022,nofail,x-systemd.device-timeout=10s  0  0
+		LABEL=RASPIFIRM  /boot/firmware  vfat    ro,noatime,umask=0022,nofail,x-systemd.device-timeout=120s  0  0
 	EOF
 	echo pitrigger >"${ROOTFS_DIR}/etc/hostname"
 	refresh_boot_firmware
@@ -371,6 +371,8 @@ main() {
 			PITRIGGER_DEB_PATH="$("${here}/build-deb.sh")"
 		fi
 		[ -f "${PITRIGGER_DEB_PATH}" ] || { echo "no .deb at ${PITRIGGER_DEB_PATH}" >&2; exit 1; }
+		# Absolute: the stage's scripts run in their own directories.
+		PITRIGGER_DEB_PATH="$(readlink -f "${PITRIGGER_DEB_PATH}")"
 		export PITRIGGER_DEB_PATH
 	fi
 	for b in "${boards[@]}"; do
