@@ -173,7 +173,7 @@ run_qemu() {
 	wall[n]=$((SECONDS - t0))
 	qemu_rc[n]=${rc}
 	cat "${work}"/console-"${n}".log "${work}"/uart0-"${n}".log 2>/dev/null | tr -d '\r' \
-		| grep -a '^PTBT ' >"${work}/results-${n}.txt" || true
+		| grep -ao 'PTBT .*' >"${work}/results-${n}.txt" || true # (a getty prompt may precede)
 	log "boot ${n}: qemu exit ${rc} after ${wall[n]} s"
 	grep -v '^PTBT \(log\|chain\)' "${work}/results-${n}.txt" | sed 's/^/  /' >&2
 }

@@ -317,11 +317,13 @@ build_board() {
 	# What pi-gen's stages 0-2 provide and the stage builds on: fstab, hostname, the boot
 	# partition's files (raspi-firmware's hooks write config.txt and cmdline.txt).
 	# The FAT partition is mounted read-only (a power cut cannot leave it dirty; the daemon
-	# only reads its config there) and never waited for: a card whose FAT is unreadable
-	# still boots, and the daemon falls back to its last good config.
+	# only reads its config there), without fsck, and nofail. Its device timeout is long on
+	# purpose: the Pi's firmware loaded the kernel from this very partition, so on a board
+	# that booted it exists, and the wait only ever lasts as long as udev's coldplug (~1 s on
+	# a Pi, minutes under emulation on a loaded host).
 	cat >"${ROOTFS_DIR}/etc/fstab" <<-EOF
 		LABEL=RASPIROOT  /               ext4    ro,noatime  0  1
-		LABEL=RASPIFIRM  /boot/firmware  vfat    ro,noatime,umask=0022,nofail,x-systemd.device-timeout=120s  0  0
+		LABEL=RASPIFIRM  /boot/firmware  vfat    ro,noatime,umask=0022,nofail,x-systemd.device-timeout=300s  0  0
 	EOF
 	echo pitrigger >"${ROOTFS_DIR}/etc/hostname"
 	refresh_boot_firmware

@@ -394,6 +394,7 @@ def test_headless_cmdline_and_config(tmp_path: Path) -> None:
     assert "console=serial0,115200" in args and "console=tty1" not in args
     assert "resize" not in args, "the free space is for the data partition"
     assert "overlayroot=tmpfs:recurse=0" in args and "quiet" in args
+    assert "ro" in args and "rw" not in args
     assert "\ndtparam=audio=on" not in "\n" + config_txt
     assert "dtparam=act_led_trigger=none" in config_txt and "dtoverlay=disable-bt" in config_txt
     assert "#dtoverlay=vc4-kms-v3d" in config_txt
@@ -422,6 +423,7 @@ def test_headless_debian_goes_through_raspi_firmware(tmp_path: Path) -> None:
     assert "disable_splash=1" in custom and "dtparam=audio=off" in custom
     extra = (rootfs / "etc" / "default" / "raspi-extra-cmdline").read_text().split()
     assert "overlayroot=tmpfs:recurse=0" in extra and "quiet" in extra
+    assert "ro" in extra, "the hook writes rw; the lower layer must stay read-only"
     chroot = record.read_text()
     assert "DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware" in chroot
     masked = description()["units"]["mask"]

@@ -16,7 +16,9 @@ here="$(pwd)"
 src="${PITRIGGER_SRC:-$(cd "${here}/../../../.." && pwd)}"
 # overlayroot=tmpfs:recurse=0: only / is overlaid; /boot/firmware and the data partition
 # stay real mounts. Delete it (from cmdline.txt) to change the root file system.
-extra_args=(quiet loglevel=3 "overlayroot=tmpfs:recurse=0")
+# ro: the lower layer stays read-only (raspi-firmware's hook writes "rw" earlier on the line;
+# the last of ro/rw wins, in the kernel and in the initramfs alike).
+extra_args=(ro quiet loglevel=3 "overlayroot=tmpfs:recurse=0")
 
 if [ -x "${ROOTFS_DIR}/etc/kernel/postinst.d/z50-raspi-firmware" ]; then
 	install -m 0644 files/config-pitrigger.txt "${ROOTFS_DIR}/etc/default/raspi-firmware-custom"
@@ -36,7 +38,7 @@ else
 		kept=()
 		for arg in "${args[@]}"; do
 			case "${arg}" in
-				console=tty1|resize|quiet|loglevel=*|overlayroot=*|init=*firstboot*) ;;
+				console=tty1|resize|quiet|loglevel=*|overlayroot=*|init=*firstboot*|ro|rw) ;;
 				*) kept+=("${arg}") ;;
 			esac
 		done
@@ -53,8 +55,17 @@ for unit in $(python3 "${src}/firmware/image.py" units mask | paste -sd' '); do
 	systemctl mask \"\${unit}\" >/dev/null 2>&1
 done"
 
+# Last: mark /etc and /var as up to date with /usr (systemd-update-done), as a first boot on
+# a writable root would. On the read-only root nothing would ever write the marks, and the
+# ConditionNeedsUpdate= units (sysusers, hwdb, ldconfig, journal catalog) would run on every
+# boot -- seconds each on a Pi Zero.
+finish_marks() {
+	on_chroot <<<'/usr/lib/systemd/systemd-update-done || /lib/systemd/systemd-update-done'
+}
+
 if [ "${ENABLE_SSH:-0}" = "1" ]; then
 	on_chroot <<<'systemctl enable ssh'
 else
 	on_chroot <<<'systemctl disable ssh >/dev/null 2>&1 || true'
 fi
+finish_marks
