@@ -21,7 +21,8 @@
 # terminal button and motor) and adds the TEST ONLY files of firmware/boot-test/ to the root
 # file system with debugfs (no loop mounts).
 # Environment: BOOT_TEST_TIMEOUT (seconds per boot, default 1500), BOOTS (default 2),
-# NO_HOST_DEPS=1.
+# BOOT_TEST_APPEND (more kernel arguments, e.g. systemd.show_status=true to watch start-up and
+# shutdown on the console), NO_HOST_DEPS=1.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -153,7 +154,7 @@ run_qemu() {
 	local n="$1" append rc=0 t0=${SECONDS}
 	local -a qemu
 	read -r -a qemu <<<"$(desc board "${image_board}" qemu)"
-	append="${cmdline} $(desc board "${image_board}" qemu_append)"
+	append="${cmdline} $(desc board "${image_board}" qemu_append) ${BOOT_TEST_APPEND:-}"
 	if [ "${board}" = virt ]; then
 		# The same image on QEMU's generic arm64 board: virtio disk, PL011 console.
 		# shellcheck disable=SC2054 # -drive takes one comma-separated argument

@@ -51,7 +51,7 @@ for b in "${boards[@]}"; do
 	[ -n "${deb}" ] || break
 	if run "build-image ${b}" "build-image-${b}" env PITRIGGER_DEB="${deb}" "${here}/build-image.sh" "${b}"; then
 		built+=("${b}")
-		echo "build-image ${b} PASS: $(grep -o 'image .* in [0-9]* s' "${logs}/build-image-${b}.log" | tail -1)"
+		echo "build-image ${b} PASS: $(sed -n 's/^\[build-image [0-9:]*\] [^:]*: \(image .* in [0-9]* s\)$/\1/p' "${logs}/build-image-${b}.log" | tail -1)"
 	elif grep -q "Couldn't download packages" "${logs}/build-image-${b}.log" "${here}/build/${b}/"*.log 2>/dev/null; then
 		echo "    reason: this machine's Debian mirror lacks packages for $(desc board "${b}" arch):" \
 			"$(grep -ho "Couldn't download packages: .*" "${here}/build/${b}/"*.log 2>/dev/null | tail -1 | cut -c1-300)"
@@ -60,8 +60,7 @@ done
 
 if [ ${#built[@]} -gt 0 ]; then
 	if run release release env RELEASE_FROM_BUILD=1 "${here}/release.sh" "${built[@]}"; then
-		echo "release PASS: $(grep -c 'bytes' "${logs}/release.log") files"
-		grep 'bytes' "${logs}/release.log"
+		echo "release PASS: $(grep -c 'bytes' "${logs}/release.log") files (sizes above)"
 	fi
 fi
 
