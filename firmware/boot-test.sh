@@ -174,7 +174,8 @@ run_qemu() {
 	wall[n]=$((SECONDS - t0))
 	qemu_rc[n]=${rc}
 	cat "${work}"/console-"${n}".log "${work}"/uart0-"${n}".log 2>/dev/null | tr -d '\r' \
-		| grep -ao 'PTBT .*' >"${work}/results-${n}.txt" || true # (a getty prompt may precede)
+		| grep -ao 'PTBT .*' | awk '!seen[$0]++' >"${work}/results-${n}.txt" || true
+	# (grep -o: a getty prompt may precede a line; awk: the journal echoes each line once more)
 	log "boot ${n}: qemu exit ${rc} after ${wall[n]} s"
 	grep -v '^PTBT \(log\|chain\)' "${work}/results-${n}.txt" | sed 's/^/  /' >&2
 }
