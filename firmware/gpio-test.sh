@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPIO path through a real kernel: boot the image that build-offline.sh made in
+# The GPIO path through a real kernel: boot the pi02 image as firmware/virt-image.sh lays it out for
 # qemu-system-aarch64 -M virt with a qtest socket; the host presses the button on a line of
 # the board's PL061 GPIO controller (contact bounce included) and reads the motor line, while
 # the guest's daemon (default gpiod path, libgpiod v2 on the PL061's gpiochip) drives the
@@ -44,10 +44,10 @@ part_offset() {
 
 main() {
 	[ "${NO_HOST_DEPS:-0}" = 1 ] || host_deps
-	[ -f "${img}" ] || { echo "no image at ${img}: run firmware/build-offline.sh" >&2; exit 1; }
+	[ -f "${img}" ] || { echo "no image at ${img}: run firmware/virt-image.sh" >&2; exit 1; }
 	local kernel="${build}/vmlinuz" initrd="${build}/initrd.img"
 	if [ ! -f "${kernel}" ] || [ ! -f "${initrd}" ]; then
-		echo "no kernel/initrd in ${build}: run firmware/build-offline.sh" >&2
+		echo "no kernel/initrd in ${build}: run firmware/virt-image.sh" >&2
 		exit 1
 	fi
 	rm -rf "${work}"

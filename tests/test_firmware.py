@@ -1,7 +1,8 @@
-"""Fast checks of what becomes the SD card: units, stage scripts, default config.
+"""Fast checks of what becomes the SD card and the .deb: units, the image description and the
+stage that follows it, the Debian packaging, scripts, default config.
 
-The slow image build + emulated boot test is `firmware/build-offline.sh && firmware/boot-test.sh`
-(see docs/firmware.md); these checks catch most unit and script breakage in seconds.
+The slow builds and emulated boot tests are `firmware/build-and-boot-test.sh` (see
+docs/firmware.md); these checks catch most unit, script and packaging breakage in seconds.
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ FIRMWARE = ROOT / "firmware"
 STAGE = FIRMWARE / "pi-gen" / "stage-pitrigger"
 BOOT_TEST = FIRMWARE / "boot-test"
 DEFAULT_CONFIG = ROOT / "pitrigger" / "default.toml"
-VENV_BIN = "/opt/pitrigger/venv/bin/pitrigger"
+DEBIAN = ROOT / "debian"
+DESCRIPTION = FIRMWARE / "image.toml"
+DAEMON_BIN = "/usr/bin/pitrigger"
 MAX_EXPOSURE = 2.0
 
 PRODUCT_UNITS = sorted(p for p in SYSTEMD.iterdir() if p.suffix in {".service", ".path"})
+# debian/pitrigger.NAME.service -> ../systemd/NAME.service: the units the .deb ships.
+DEB_UNITS = sorted({p.resolve() for p in DEBIAN.glob("pitrigger*")
+                    if p.is_symlink() and p.resolve().suffix in {".service", ".path"}})
 TEST_UNITS = sorted(BOOT_TEST.glob("*.service"))
 
 
@@ -78,8 +84,7 @@ def test_units_verify(tmp_path: Path) -> None:
     units.mkdir()
     for unit in [*PRODUCT_UNITS, *TEST_UNITS]:
         text = unit.read_text()
-        text = text.replace(VENV_BIN, str(stub))
-        text = text.replace("/opt/pitrigger/venv/bin/python", str(stub))
+        text = text.replace(DAEMON_BIN, str(stub))
         text = re.sub(r"/usr/local/sbin/pitrigger-[a-z-]+", str(stub), text)
         (units / unit.name).write_text(text)
     result = subprocess.run(
@@ -112,7 +117,7 @@ def test_service_contract() -> None:
     assert s["WatchdogSec"] and s["NotifyAccess"] == ["main"]
     assert s["Restart"] == ["always"]
     assert s["StartLimitIntervalSec"] == ["0"], "no start limit: the daemon must never stay dead"
-    assert s["ExecStart"][0].split()[0] == VENV_BIN
+    assert s["ExecStart"][0].split()[0] == DAEMON_BIN, "the .deb installs the daemon there"
     assert s["User"] == ["pitrigger"] and "root" not in s.get("Group", [])
     assert set(s["SupplementaryGroups"][0].split()) >= {"gpio", "plugdev"}
     # lgpio writes its FIFO in the cwd: it must be the writable runtime directory.
@@ -126,6 +131,26 @@ def test_service_contract() -> None:
     # The watchdog must be able to kill a frozen (SIGSTOPped) daemon quickly.
     assert s["TimeoutAbortSec"] and "SIGKILL" not in s.get("WatchdogSignal", [])
     assert s["WantedBy"] == ["multi-user.target"]
+
+
+def test_service_starts_early() -> None:
+    """Power-on to the first buzz is what the user waits for: the service is ordered only
+    after what it really needs (mounts, udev coldplug, tmpfiles), not after basic.target."""
+    s = unit_settings(SYSTEMD / "pitrigger.service")
+    assert s["DefaultDependencies"] == ["no"]
+    after = {unit for line in s["After"] for unit in line.split()}
+    assert {"local-fs.target", "boot-firmware.mount", "pitrigger-data-partition.service",
+            "systemd-udev-trigger.service", "systemd-tmpfiles-setup.service"} <= after
+    assert not after & {"basic.target", "sysinit.target", "multi-user.target",
+                        "network.target", "network-online.target", "time-sync.target"}
+    # Without default dependencies the shutdown ordering must be explicit.
+    assert s["Conflicts"] == ["shutdown.target"] and s["Before"] == ["shutdown.target"]
+    # First-boot work must not hold later boots: the data partition is only ordered, and
+    # the FAT partition is never waited for (nofail, no fsck) in the image's fstab.
+    assert "pitrigger-data-partition.service" in s["Wants"][0]
+    fstab = (FIRMWARE / "build-image.sh").read_text()
+    fat = next(line for line in fstab.splitlines() if "/boot/firmware  vfat" in line)
+    assert "nofail" in fat and fat.split()[-2:] == ["0", "0"] and " ro," in f" {fat.split()[3]},"
 
 
 def test_poweroff_units_match_daemon_contract() -> None:
@@ -189,34 +214,152 @@ def test_stage_layout_complete() -> None:
                 assert os.access(entry, os.X_OK), f"pi-gen runs {entry} only if executable"
 
 
-def test_stage_references_exist() -> None:
-    """Every files/… path a run script installs, and every unit it enables, exists."""
-    for script in STAGE.glob("*/*run*.sh"):
-        text = script.read_text()
-        for ref in re.findall(r"\bfiles/([\w.@-]+)", text):
-            assert (script.parent / "files" / ref).is_file(), f"{script}: files/{ref} missing"
-        for line in re.findall(r"systemctl enable ([^\n]+)", text):
-            for unit in line.split():
-                if unit.endswith((".service", ".path")) and unit.startswith("pitrigger"):
-                    assert (SYSTEMD / unit).is_file(), f"{script} enables missing {unit}"
-    enabled = (STAGE / "01-pitrigger" / "01-run-chroot.sh").read_text()
+def description() -> dict:
+    with DESCRIPTION.open("rb") as f:
+        return tomllib.load(f)
+
+
+def stage_packages(path: Path) -> list[str]:
+    return [w for line in path.read_text().splitlines() for w in line.split("#")[0].split()]
+
+
+def test_description_and_stage_agree() -> None:
+    """The one description (firmware/image.toml) and the pi-gen stage that pi-gen runs from
+    static files: the package lists must be equal, and every file and unit the description
+    names must exist. (build-image.sh runs the same sub-stages, so it cannot disagree.)"""
+    desc = description()
+    common = stage_packages(STAGE / "01-pitrigger" / "00-packages-nr")
+    pi_os = stage_packages(STAGE / "00-pi-packages" / "00-packages-nr")
+    assert common == desc["packages"]["common"], \
+        "stage 01-pitrigger/00-packages-nr differs from image.toml [packages] common"
+    assert pi_os == desc["packages"]["pi_os"], \
+        "stage 00-pi-packages/00-packages-nr differs from image.toml [packages] pi_os"
+    for src, spec in desc["files"].items():
+        assert (ROOT / src).is_file(), f"image.toml [files] names a missing {src}"
+        assert spec["to"].startswith("/") and re.fullmatch(r"0[0-7]{3}", spec["mode"]), spec
+        if os.access(ROOT / src, os.X_OK):
+            assert spec["mode"] == "0755", f"{src} is a script but installed {spec['mode']}"
+    installed_units = {Path(spec["to"]).name for spec in desc["files"].values()}
+    shipped_units = {p.name for p in DEB_UNITS}
+    for unit in desc["units"]["enable"]:
+        assert unit in installed_units | shipped_units, f"enables {unit}, which nothing installs"
+        assert unit not in desc["units"]["mask"]
+    # Every product unit reaches the image: by the .deb or by the description.
     for unit in PRODUCT_UNITS:
+        assert unit.name in installed_units | shipped_units, f"{unit.name} never reaches an image"
         if "WantedBy" in unit_settings(unit):
-            assert unit.name in enabled, f"{unit.name} is installed but never enabled"
+            assert unit.name in desc["units"]["enable"], f"{unit.name} is installed, not enabled"
+    # The stage's scripts take files, units and masks from the description, not own lists.
+    host = (STAGE / "01-pitrigger" / "00-run.sh").read_text()
+    headless = (STAGE / "02-headless" / "00-run.sh").read_text()
+    assert "firmware/image.py" in host and "describe files" in host
+    assert "describe units enable" in host
+    assert "image.py\" units mask" in headless
 
 
-def test_stage_packages() -> None:
-    def packages(path: Path) -> set[str]:
-        return {w for line in path.read_text().splitlines() for w in line.split("#")[0].split()}
+def test_description_boards() -> None:
+    desc = description()
+    pi0, pi02 = desc["boards"]["pi0"], desc["boards"]["pi02"]
+    assert (pi0["arch"], pi0["kernel"]) == ("armel", "linux-image-rpi")
+    assert (pi02["arch"], pi02["kernel"]) == ("arm64", "linux-image-arm64")
+    assert pi0["dtb"] == "bcm2835-rpi-zero-w.dtb" and "raspi0" in pi0["qemu"]
+    assert pi02["dtb"] == "bcm2837-rpi-zero-2-w.dtb" and "raspi3" in pi02["qemu"]
+    assert "initcall_blacklist=bcm2835_power_driver_init" in pi0["qemu_append"]
+    assert {"raspi-firmware"} <= set(desc["packages"]["debian"])
+    assert {"python3-gphoto2", "python3-pydantic", "python3-libgpiod", "overlayroot",
+            "firmware-brcm80211"} <= set(desc["packages"]["common"])
+    assert "non-free-firmware" in desc["components"], "raspi-firmware lives there"
 
-    common = packages(STAGE / "01-pitrigger" / "00-packages-nr")
-    assert {"python3-venv", "python3-gphoto2", "python3-pydantic", "overlayroot"} <= common
-    pi_only = packages(STAGE / "00-pi-packages" / "00-packages-nr")
-    assert {"python3-lgpio", "python3-picamera2"} <= pi_only
-    assert (STAGE / "00-pi-packages" / "PI_ONLY").is_file()
+
+def test_image_py_answers_and_errors() -> None:
+    tool = [sys.executable, str(FIRMWARE / "image.py")]
+    out = subprocess.run([*tool, "packages", "pi0"], capture_output=True, text=True, check=True)
+    pkgs = out.stdout.split()
+    assert pkgs[-1] == "linux-image-rpi" and "raspi-firmware" in pkgs
+    assert len(pkgs) == len(set(pkgs))
+    bad = subprocess.run([*tool, "board", "pi5", "arch"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "unknown board 'pi5'" in bad.stderr and "pi02" in bad.stderr
+    import doctest
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("image_py", FIRMWARE / "image.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = doctest.testmod(module)
+    assert result.attempted >= 5 and result.failed == 0
+
+
+def test_stage_installs_the_deb() -> None:
+    host = (STAGE / "01-pitrigger" / "00-run.sh").read_text()
     chroot = (STAGE / "01-pitrigger" / "01-run-chroot.sh").read_text()
-    assert re.search(r"venv (--without-pip )?--system-site-packages /opt/pitrigger/venv", chroot)
-    assert "useradd --system" in chroot and "gpio,plugdev" in chroot
+    assert "PITRIGGER_DEB" in host and "build-deb.sh" in host
+    assert re.search(r"apt-get install .*pitrigger_\*\.deb", chroot)
+    assert "check-config /boot/firmware/pitrigger.toml" in chroot
+    assert "venv" not in chroot, "the image runs the packaged daemon, not a venv"
+
+
+# --- the Debian package ------------------------------------------------------------------------
+
+
+def control_fields() -> list[dict[str, str]]:
+    paragraphs = []
+    for block in (DEBIAN / "control").read_text().split("\n\n"):
+        fields: dict[str, str] = {}
+        key = ""
+        for line in block.splitlines():
+            if line.startswith((" ", "\t")) and key:
+                fields[key] += " " + line.strip()
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        if fields:
+            paragraphs.append(fields)
+    return paragraphs
+
+
+def test_debian_package_metadata() -> None:
+    source, binary = control_fields()
+    build_deps = {d.split()[0] for d in source["Build-Depends"].split(",") if d.strip()}
+    assert {"debhelper-compat", "dh-python", "pybuild-plugin-pyproject",
+            "python3-all"} <= build_deps
+    assert binary["Package"] == "pitrigger" and binary["Architecture"] == "all"
+    depends = [d.strip() for d in binary["Depends"].split(",") if d.strip()]
+    assert "python3-gphoto2" in depends and "python3-gpiozero" in depends
+    assert "python3-pydantic (>= 2)" in depends and "python3-libgpiod (>= 2)" in depends
+    rules = (DEBIAN / "rules").read_text()
+    assert "--buildsystem=pybuild" in rules and "--with python3" in rules
+    assert "--no-guessing-deps" in rules, "pip's pins (gpiozero >= 2) must not become Depends"
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        version = tomllib.load(f)["project"]["version"]
+    changelog = (DEBIAN / "changelog").read_text().splitlines()[0]
+    assert changelog.startswith(f"pitrigger ({version}"), (changelog, version)
+
+
+def test_debian_package_takes_systemd_files() -> None:
+    """Unit, udev rule, tmpfiles and sysusers come from systemd/ (symlinks, one copy)."""
+    wanted = {"pitrigger.service": "pitrigger.service",
+              "pitrigger.pitrigger-poweroff.path": "pitrigger-poweroff.path",
+              "pitrigger.pitrigger-poweroff.service": "pitrigger-poweroff.service",
+              "pitrigger.udev": "pitrigger.udev", "pitrigger.tmpfiles": "pitrigger.tmpfiles",
+              "pitrigger.sysusers": "pitrigger.sysusers"}
+    for name, target in wanted.items():
+        link = DEBIAN / name
+        assert link.is_symlink() and link.resolve() == (SYSTEMD / target).resolve(), name
+        assert link.resolve().is_file(), f"{name} points at a missing file"
+    # Image-only units (they repartition the card, switch its Wi-Fi) stay out of the .deb.
+    assert not {p.name for p in DEB_UNITS} & {"pitrigger-data-partition.service",
+                                              "pitrigger-wifi.service"}
+    sysusers = (SYSTEMD / "pitrigger.sysusers").read_text()
+    assert re.search(r"^u pitrigger ", sysusers, re.M)
+    assert re.search(r"^m pitrigger gpio$", sysusers, re.M)
+    assert re.search(r"^m pitrigger plugdev$", sysusers, re.M)
+    unit = unit_settings(SYSTEMD / "pitrigger.service")
+    assert set(unit["SupplementaryGroups"][0].split()) <= {"gpio", "plugdev"}
+    tmpfiles = (SYSTEMD / "pitrigger.tmpfiles").read_text()
+    assert "/var/lib/pitrigger 0750 pitrigger pitrigger" in tmpfiles
+    rules = (DEBIAN / "rules").read_text()
+    assert rules.index("dh_installsysusers") < rules.index("\tdh_installtmpfiles"), \
+        "the user must exist before tmpfiles makes its directory"
 
 
 def run_headless(tmp_path: Path, cmdline: str, config: str, ssh: str = "0") -> tuple[str, str, str]:
@@ -251,6 +394,7 @@ def test_headless_cmdline_and_config(tmp_path: Path) -> None:
     assert "console=serial0,115200" in args and "console=tty1" not in args
     assert "resize" not in args, "the free space is for the data partition"
     assert "overlayroot=tmpfs:recurse=0" in args and "quiet" in args
+    assert "ro" in args and "rw" not in args
     assert "\ndtparam=audio=on" not in "\n" + config_txt
     assert "dtparam=act_led_trigger=none" in config_txt and "dtoverlay=disable-bt" in config_txt
     assert "#dtoverlay=vc4-kms-v3d" in config_txt
@@ -258,6 +402,32 @@ def test_headless_cmdline_and_config(tmp_path: Path) -> None:
     # Idempotent: a second run changes nothing.
     again, config_again, _ = run_headless(tmp_path / "again", cmdline, config_txt)
     assert again == cmdline and config_again == config_txt
+
+
+def test_headless_debian_goes_through_raspi_firmware(tmp_path: Path) -> None:
+    """On Debian, raspi-firmware's hook regenerates config.txt and cmdline.txt on every kernel
+    update: the additions go where the hook reads them, and the hook runs again."""
+    rootfs = tmp_path / "rootfs"
+    hook = rootfs / "etc" / "kernel" / "postinst.d" / "z50-raspi-firmware"
+    hook.parent.mkdir(parents=True)
+    hook.write_text("#!/bin/sh\n")
+    hook.chmod(0o755)
+    (rootfs / "etc" / "default").mkdir(parents=True)
+    (rootfs / "boot" / "firmware").mkdir(parents=True)
+    record = tmp_path / "chroot.log"
+    env = {**os.environ, "ROOTFS_DIR": str(rootfs), "ENABLE_SSH": "0",
+           "BASH_FUNC_on_chroot%%": f"() {{ cat >> {record}; }}"}
+    subprocess.run([str(STAGE / "02-headless" / "00-run.sh")], cwd=STAGE / "02-headless",
+                   env=env, check=True)
+    custom = (rootfs / "etc" / "default" / "raspi-firmware-custom").read_text()
+    assert "disable_splash=1" in custom and "dtparam=audio=off" in custom
+    extra = (rootfs / "etc" / "default" / "raspi-extra-cmdline").read_text().split()
+    assert "overlayroot=tmpfs:recurse=0" in extra and "quiet" in extra
+    assert "ro" in extra, "the hook writes rw; the lower layer must stay read-only"
+    chroot = record.read_text()
+    assert "DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware" in chroot
+    masked = description()["units"]["mask"]
+    assert all(unit in chroot for unit in masked), "masks come from image.toml"
 
 
 def test_headless_ssh_only_when_enabled(tmp_path: Path) -> None:

@@ -1,51 +1,33 @@
 #!/bin/bash
 # pi-gen sub-stage, host side (cwd = this directory, ROOTFS_DIR = the image's root).
-# Builds the pitrigger wheel from the source tree and installs the units, udev rule, data
-# partition script and default config into the image. 01-run-chroot.sh does the rest inside.
+# Puts pitrigger's .deb into the image for 01-run-chroot.sh to install, and the files that
+# firmware/image.toml lists (data-partition script and unit, journald and watchdog drop-ins,
+# Wi-Fi switch, the default config on the boot partition). The same script serves pi-gen and
+# firmware/build-image.sh: both read the one description.
 #
 # Environment:
-#   PITRIGGER_SRC      pitrigger source tree (default: the repository this stage lives in)
-#   PITRIGGER_PYTHON   host python with pip, used to build the wheel (default: python3)
-#   GPIOZERO_VERSION   gpiozero wheel put into the venv (default 2.0.1; Debian has only 1.6)
+#   PITRIGGER_SRC   pitrigger source tree (default: the repository this stage lives in)
+#   PITRIGGER_DEB   the built package (default: build it with firmware/build-deb.sh)
 set -euo pipefail
 
 : "${ROOTFS_DIR:?ROOTFS_DIR must point at the image root}"
 here="$(pwd)"
 src="${PITRIGGER_SRC:-$(cd "${here}/../../../.." && pwd)}"
-python="${PITRIGGER_PYTHON:-python3}"
-gpiozero_version="${GPIOZERO_VERSION:-2.0.1}"
+[ -f "${src}/firmware/image.toml" ] || { echo "pitrigger source not found at ${src}" >&2; exit 1; }
+describe() { python3 "${src}/firmware/image.py" "$@"; }
 
-[ -f "${src}/pyproject.toml" ] || { echo "pitrigger source not found at ${src}" >&2; exit 1; }
-default_config="${src}/pitrigger/default.toml"
-[ -f "${default_config}" ] || { echo "missing ${default_config}" >&2; exit 1; }
-
-# Wheels for the venv: pitrigger itself and gpiozero 2.x (pure Python; apt's python3-gpiozero
-# is 1.6 on Debian trixie). Everything else comes from apt through --system-site-packages.
-wheels="${ROOTFS_DIR}/var/cache/pitrigger-wheels"
-rm -rf "${wheels}"
-mkdir -p "${wheels}"
-"${python}" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "${wheels}" "${src}"
-"${python}" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-	-d "${wheels}" "gpiozero==${gpiozero_version}"
-
-# Units (root-owned, read-only root file system).
-install -d -m 0755 "${ROOTFS_DIR}/etc/systemd/system"
-for unit in "${src}"/systemd/*.service "${src}"/systemd/*.path; do
-	install -m 0644 "${unit}" "${ROOTFS_DIR}/etc/systemd/system/"
-done
-install -D -m 0644 files/journald-pitrigger.conf \
-	"${ROOTFS_DIR}/etc/systemd/journald.conf.d/50-pitrigger.conf"
-install -D -m 0644 files/system-watchdog.conf \
-	"${ROOTFS_DIR}/etc/systemd/system.conf.d/50-pitrigger-watchdog.conf"
-install -D -m 0644 files/60-pitrigger.rules "${ROOTFS_DIR}/etc/udev/rules.d/60-pitrigger.rules"
-install -D -m 0755 files/pitrigger-data-partition \
-	"${ROOTFS_DIR}/usr/local/sbin/pitrigger-data-partition"
-
-# The one file the user edits, on the FAT boot partition.
-install -d -m 0755 "${ROOTFS_DIR}/boot/firmware"
-install -m 0644 "${default_config}" "${ROOTFS_DIR}/boot/firmware/pitrigger.toml"
-
-# Docs next to the code (the unit's Documentation=).
-if [ -f "${src}/docs/firmware.md" ]; then
-	install -D -m 0644 "${src}/docs/firmware.md" "${ROOTFS_DIR}/opt/pitrigger/share/firmware.md"
+deb="${PITRIGGER_DEB:-}"
+if [ -z "${deb}" ]; then
+	deb="$("${src}/firmware/build-deb.sh")"
 fi
+[ -f "${deb}" ] || { echo "no pitrigger .deb at ${deb}" >&2; exit 1; }
+install -d -m 0755 "${ROOTFS_DIR}/var/cache/pitrigger"
+install -m 0644 "${deb}" "${ROOTFS_DIR}/var/cache/pitrigger/"
+
+# The description's files (root-owned: the root file system is read-only at run time).
+describe files | while IFS=$'\t' read -r from to mode; do
+	[ -f "${src}/${from}" ] || { echo "image.toml names a missing file: ${from}" >&2; exit 1; }
+	install -D -m "${mode}" "${src}/${from}" "${ROOTFS_DIR}${to}"
+done
+# The units to enable, for the chroot side (which cannot read the source tree).
+describe units enable >"${ROOTFS_DIR}/var/cache/pitrigger/units-enable"
