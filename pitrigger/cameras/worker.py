@@ -297,11 +297,10 @@ class CameraWorker:
                 time.sleep(wait)  # the camera is writing or flipping the mirror
                 wait = min(wait * 2, 0.25)
             except CameraRefused as exc:
-                self.report(CommandFailed(command.id, "refused", str(exc),
-                                          reason=exc.reason or self._refusal_reason()))
+                self._report_failure(command, exc)
                 return
             except CameraGone as exc:
-                self.report(CommandFailed(command.id, "lost", str(exc)))
+                self._report_failure(command, exc)
                 raise
         if trigger.confirmed_by_camera:
             self._confirm(want)
@@ -342,15 +341,21 @@ class CameraWorker:
         except CameraBusy as exc:
             self.report(CommandFailed(command.id, "busy", str(exc)))
             return
-        except CameraRefused as exc:
-            self.report(CommandFailed(command.id, "refused", str(exc),
-                                      reason=exc.reason or self._refusal_reason()))
+        except (CameraRefused, CameraGone) as exc:
+            self._report_failure(command, exc)
+            if isinstance(exc, CameraGone):
+                raise
             return
-        except CameraGone as exc:
-            self.report(CommandFailed(command.id, "lost", str(exc)))
-            raise
         self.report(StillResult(True))
         self._forward(self._poll())
+
+    def _report_failure(self, command: Command, exc: CameraRefused | CameraGone) -> None:
+        """A command the body refused (with why, if it can tell) or lost with the link."""
+        if isinstance(exc, CameraRefused):
+            self.report(CommandFailed(command.id, "refused", str(exc),
+                                      reason=exc.reason or self._refusal_reason()))
+        else:
+            self.report(CommandFailed(command.id, "lost", str(exc)))
 
     def _refusal_reason(self) -> str:
         """Ask the backend why the body refused (card, battery…), if it can tell."""
