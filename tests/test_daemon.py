@@ -447,3 +447,65 @@ def test_a_body_that_cannot_record_says_what_to_fix(run, virtual_camera, tmp_pat
     failed = [r for r in read_journal(tmp_path / "journal.jsonl")
               if r["event"] == "command-failed"]
     assert [r["reason"] for r in failed] == [reason]
+
+
+def test_the_real_daemon_survives_every_report_and_gesture_in_the_states_it_passes(
+        run, virtual_camera) -> None:
+    # Issue 8: every kind of camera report (stale, late or out of place) and every gesture,
+    # fed to the running daemon in idle and while recording: it never dies, and a press
+    # still works afterwards.
+    from typing import get_args
+
+    from pitrigger.messages import (
+        CameraConnected,
+        CameraLost,
+        CameraReport,
+        CameraState,
+        ClipSaved,
+        CommandFailed,
+        CommandSent,
+        FocusEnded,
+        FocusScore,
+        FocusStarted,
+        FromCamera,
+        StillResult,
+        SupplyReport,
+    )
+    from pitrigger.names import GESTURES
+
+    examples = [CameraConnected(False), CameraState(True), CameraState(False),
+                CommandFailed(999, "busy"), CommandFailed(998, "refused", reason="card-full"),
+                CommandFailed(997, "lost"), CommandSent(996, "start"), CameraLost("test"),
+                ClipSaved("/DCIM/100EOS5D/MVI_9999.MOV", 1), SupplyReport(50.0, 1 << 30),
+                StillResult(False, "test"), FocusStarted(), FocusEnded(("zoom",)),
+                FocusScore(1.0, 0.0)]
+    assert {type(e) for e in examples} == set(get_args(CameraReport)), "a report kind untried"
+    d = run()
+    d.wait_pattern("ready")
+    settled = (State.IDLE, State.RECORDING, State.FOCUSING)
+    for phase in ("idle", "recording"):
+        if phase == "recording":
+            wait_until(lambda: d.daemon.state in settled, 10, "settled")
+            time.sleep(0.3)
+            if not virtual_camera.control.state()["recording"]:
+                d.press()  # in focusing, a press leaves the mode and records
+            wait_until(lambda: virtual_camera.control.state()["recording"], 8, "recording")
+        for report in examples:
+            d.daemon.inbox.put(FromCamera(report))
+        for name in GESTURES:
+            if name != "very-long-hold":
+                d.daemon.gesture(name, time.monotonic())
+        time.sleep(0.5)
+        assert d.thread.is_alive(), f"died in {phase}"
+        # The made-up reports (a loss the worker never had) leave the belief wrong on
+        # purpose; a real drop makes the worker reconnect and report the truth again.
+        virtual_camera.control.inject("drop")
+        wait_until(lambda: d.daemon.state in (State.IDLE, State.RECORDING), 10,
+                   "adopted again")
+    # Back to the truth: the camera is polled again and a press still acts on it.
+    wait_until(lambda: d.daemon.state in settled, 10, "settled")
+    time.sleep(0.3)
+    was = virtual_camera.control.state()["recording"]
+    d.press()
+    wait_until(lambda: virtual_camera.control.state()["recording"] != was, 8, "a toggle")
+    assert d.thread.is_alive()
