@@ -26,9 +26,9 @@ from pitrigger.names import State
 from tests.test_daemon import pins, run, wait_until  # noqa: F401 - fixtures
 
 WATCHED = ("evf_output", "evf_mode", "zoom", "zoom_position", "record_target", "recording")
-# Ring steps are held this long: eight frames at 8 fps, and still three or more when the
+# Ring steps are held this long: twelve frames at 8 fps, and still three or more when the
 # machine is busy (the median of three needs two frames at a position to settle on it).
-DWELL_S = 1.0
+DWELL_S = 1.5
 
 
 def watched(state: dict[str, Any]) -> dict[str, Any]:
