@@ -188,13 +188,16 @@ class VirtualCameraServer:
         sock.setblocking(False)
         _tune(sock)
         connection = _Connection(sock, kind)
-        self._connections[sock] = connection
         self._selector.register(sock, selectors.EVENT_READ, connection)
+        self._connections[sock] = connection
 
     def _close(self, connection: _Connection) -> None:
         if self._connections.pop(connection.sock, None) is None:
             return
-        self._selector.unregister(connection.sock)
+        # A SIGINT (KeyboardInterrupt) may land between accept and register: closing at exit
+        # must not fail on a socket the selector never saw.
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(connection.sock)
         connection.sock.close()
         host = self._host
         if host is not None and connection in (host.command, host.event):
