@@ -215,6 +215,8 @@ def test_polls_slowly_while_idle_and_fast_while_recording(worker_for) -> None:
     worker.send(Command("start", 1))
     next_report(reports, CameraState)
     assert worker.current_poll_interval_s == 0.02
+    # The first poll after the start comes at the recording pace, not an idle one later.
+    assert worker._next_poll <= time.monotonic() + 0.05
     before = camera.polls
     time.sleep(1.0)
     recording_polls = camera.polls - before

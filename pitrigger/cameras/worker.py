@@ -110,6 +110,9 @@ class CameraWorker:
                 self.camera_recording = item.recording
             elif isinstance(item, CommandSent) and item.action in ("start", "stop"):
                 self.camera_recording = item.action == "start"
+            if self.camera_recording:
+                # The poll that saw the start was timed as an idle one: come back soon.
+                self._next_poll = min(self._next_poll, self.clock() + self.poll_interval_s)
             report(item)
 
         return followed
