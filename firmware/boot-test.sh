@@ -35,57 +35,15 @@ img="${2:-${build}/pitrigger-${image_board}.img}"
 timeout_s="${BOOT_TEST_TIMEOUT:-1500}"
 boots="${BOOTS:-2}"
 work="${build}/boot-test-${board}"
+# shellcheck source=/dev/null # firmware/lib.sh, beside this script
+. "${here}/lib.sh"
 log() { printf '[boot-test %s %s] %s\n' "${board}" "$(date +%T)" "$*" >&2; }
-
-host_deps() {
-	local missing=()
-	command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
-	command -v mcopy >/dev/null || missing+=(mtools)
-	command -v debugfs >/dev/null || missing+=(e2fsprogs)
-	command -v sfdisk >/dev/null || missing+=(fdisk)
-	if [ ${#missing[@]} -gt 0 ]; then
-		log "installing host tools: ${missing[*]}"
-		apt-get update -q >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
-	fi
-}
-
-# Byte offset of partition N of the image.
-part_offset() {
-	sfdisk --json "$1" | python3 -c \
-		"import json,sys; t=json.load(sys.stdin)['partitiontable']; p=t['partitions'][$2-1]; print(p['start']*t.get('sectorsize',512))"
-}
 
 # The test's pitrigger.toml: the user's one edit (camera port: the virtual camera on
 # loopback) plus the test's button and motor (terminal: no GPIO inputs on emulated boards).
 edit_config() {
-	python3 - "$1" <<-'PY'
-		import re, sys, tomllib
-		path = sys.argv[1]
-		want = {("camera", "port"): "ptpip:127.0.0.1:15740:15740",
-		        ("button", "source"): "terminal", ("haptics", "sink"): "terminal"}
-		lines = open(path, encoding="utf-8").read().splitlines()
-		for (section, key), value in want.items():
-		    table, done, header = None, False, None
-		    for i, line in enumerate(lines):
-		        m = re.match(r"\s*\[([^\]]+)\]\s*(#.*)?$", line)
-		        if m:
-		            table = m.group(1).strip()
-		            header = i if table == section else header
-		        elif table == section and re.match(rf"\s*{key}\s*=", line):
-		            lines[i], done = f'{key} = "{value}"', True
-		            break
-		    if not done:
-		        if header is None:
-		            lines += ["", f"[{section}]", f'{key} = "{value}"']
-		        else:
-		            lines.insert(header + 1, f'{key} = "{value}"')
-		text = "\n".join(lines) + "\n"
-		parsed = tomllib.loads(text)
-		for (section, key), value in want.items():
-		    assert parsed[section][key] == value, f"{section}.{key} not set"
-		open(path, "w", encoding="utf-8").write(text)
-	PY
+	"${here}/set-config.py" "$1" camera.port='"ptpip:127.0.0.1:15740:15740"' \
+		button.source='"terminal"' haptics.sink='"terminal"'
 }
 
 # config.txt's value for KEY (kernel=, initramfs FILE followed_kernel).
@@ -181,7 +139,7 @@ run_qemu() {
 }
 
 main() {
-	[ "${NO_HOST_DEPS:-0}" = 1 ] || host_deps
+	[ "${NO_HOST_DEPS:-0}" = 1 ] || qemu_host_deps
 	[ -f "${img}" ] || { echo "no image at ${img}: run firmware/build-image.sh ${image_board}" >&2; exit 1; }
 	declare -ga wall=() qemu_rc=()
 	prepare

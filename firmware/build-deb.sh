@@ -19,17 +19,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "${here}/.." && pwd)"
 SUITE="$(python3 "${here}/image.py" suite)"
-host_debian_uri() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "${f}" ] || continue
-		awk -v want="$1" '/^(URIs:|deb )/ {
-			for (i = 2; i <= NF; i++) if ($i ~ "^https?://" && $i ~ ("/" want "/?$")) {
-				sub("/$", "", $i); print $i; exit
-			}
-		}' "${f}"
-	done | head -1
-}
+# shellcheck source=/dev/null # firmware/lib.sh, beside this script
+. "${here}/lib.sh"
 MIRROR="${MIRROR:-$(host_debian_uri debian)}"
 SECURITY_MIRROR="${SECURITY_MIRROR:-$(host_debian_uri debian-security)}"
 cache="${FIRMWARE_CACHE:-${here}/cache}"

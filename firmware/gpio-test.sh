@@ -22,28 +22,12 @@ work="${build}/gpio-test"
 # PL061 lines on QEMU virt: 3 is the power button (gpio-keys); 5 and 6 are free.
 BUTTON_LINE=5
 MOTOR_LINE=6
+# shellcheck source=/dev/null # firmware/lib.sh, beside this script
+. "${here}/lib.sh"
 log() { printf '[gpio-test %s] %s\n' "$(date +%T)" "$*" >&2; }
 
-host_deps() {
-	local missing=()
-	command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
-	command -v mcopy >/dev/null || missing+=(mtools)
-	command -v debugfs >/dev/null || missing+=(e2fsprogs)
-	command -v sfdisk >/dev/null || missing+=(fdisk)
-	if [ ${#missing[@]} -gt 0 ]; then
-		log "installing host tools: ${missing[*]}"
-		apt-get update -q >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
-	fi
-}
-
-part_offset() {
-	sfdisk --json "$1" | python3 -c \
-		"import json,sys; t=json.load(sys.stdin)['partitiontable']; p=t['partitions'][$2-1]; print(p['start']*t.get('sectorsize',512))"
-}
-
 main() {
-	[ "${NO_HOST_DEPS:-0}" = 1 ] || host_deps
+	[ "${NO_HOST_DEPS:-0}" = 1 ] || qemu_host_deps
 	[ -f "${img}" ] || { echo "no image at ${img}: run firmware/virt-image.sh" >&2; exit 1; }
 	local kernel="${build}/vmlinuz" initrd="${build}/initrd.img"
 	if [ ! -f "${kernel}" ] || [ ! -f "${initrd}" ]; then
@@ -63,39 +47,17 @@ main() {
 	# (PL061 line numbers here, BCM numbers on a Pi) and the idle hold ladder's actions.
 	# Sources stay the defaults (gpiod).
 	MTOOLS_SKIP_CHECK=1 mcopy -n -i "${fat}" ::pitrigger.toml "${work}/pitrigger.toml"
-	python3 - "${work}/pitrigger.toml" "${BUTTON_LINE}" "${MOTOR_LINE}" <<-'PY'
-		import re, sys, tomllib
-		path, button, motor = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-		# The ladder's actions in idle are pinned here, so the outcome the host checks does
-		# not move when a default does: hold = status, long-hold = none (no tick at 3 s),
-		# very-long-hold = power-off (ends the test).
-		want = {("camera", "port"): '"ptpip:127.0.0.1:15740:15740"',
-		        ("button", "pin"): str(button), ("haptics", "pin"): str(motor),
-		        ("actions.idle", "hold"): '"status"', ("actions.idle", "long-hold"): '"none"',
-		        ("actions.idle", "very-long-hold"): '"power-off"'}
-		lines = open(path, encoding="utf-8").read().splitlines()
-		for (section, key), value in want.items():
-		    table, done, header = None, False, None
-		    for i, line in enumerate(lines):
-		        m = re.match(r"\s*\[([^\]]+)\]\s*(#.*)?$", line)
-		        if m:
-		            table = m.group(1).strip()
-		            header = i if table == section else header
-		        elif table == section and re.match(rf"\s*{key}\s*=", line):
-		            lines[i], done = f"{key} = {value}", True
-		            break
-		    if not done:
-		        if header is None:
-		            lines += ["", f"[{section}]", f"{key} = {value}"]
-		        else:
-		            lines.insert(header + 1, f"{key} = {value}")
-		text = "\n".join(lines) + "\n"
-		parsed = tomllib.loads(text)
-		assert parsed["button"]["pin"] == button and parsed["haptics"]["pin"] == motor
-		assert parsed["actions"]["idle"]["long-hold"] == "none"
+	# The idle ladder's actions are pinned, so the outcome the host checks does not move when a
+	# default does: hold = status, long-hold = none (no tick at 3 s), very-long-hold =
+	# power-off (ends the test).
+	"${here}/set-config.py" "${work}/pitrigger.toml" camera.port='"ptpip:127.0.0.1:15740:15740"' \
+		button.pin="${BUTTON_LINE}" haptics.pin="${MOTOR_LINE}" actions.idle.hold='"status"' \
+		actions.idle.long-hold='"none"' actions.idle.very-long-hold='"power-off"'
+	python3 - "${work}/pitrigger.toml" <<-'PY'
+		import sys, tomllib
+		parsed = tomllib.load(open(sys.argv[1], "rb"))
 		assert parsed["button"].get("source", "gpiod") == "gpiod", "button source is not gpiod"
 		assert parsed["haptics"].get("sink", "gpiod") == "gpiod", "haptic sink is not gpiod"
-		open(path, "w", encoding="utf-8").write(text)
 	PY
 	MTOOLS_SKIP_CHECK=1 mcopy -o -i "${fat}" "${work}/pitrigger.toml" ::pitrigger.toml
 
